@@ -4,6 +4,7 @@
 // buffers. The file layout is documented in README.md ("dataset.h5").
 
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,10 @@ struct Dataset {
   // duplicate ids). Called after loading and before writing.
   void Validate() const;
 };
+
+// Human-readable counts (products, queries per split, pairs per grade, clicks, vocabularies,
+// cold-start products, field coverage), as printed by `recsys_data inspect`.
+void PrintSummary(const Dataset& dataset, std::ostream& out);
 
 // The dataset.h5 format. Write is atomic (temporary file, then rename); Read validates.
 void WriteDataset(const Dataset& dataset, const std::string& path);

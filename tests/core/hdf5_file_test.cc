@@ -1,1 +1,149 @@
+#include "core/hdf5_file.h"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+
+namespace recsys {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Hdf5FileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("recsys_h5_test_" + std::to_string(getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+TEST_F(Hdf5FileTest, RoundTripsEveryTypeStringsAndAttributes) {
+  std::vector<float> floats = {1.5f, -2.25f, NAN};
+  std::vector<int64_t> longs = {INT64_MIN, 0, INT64_MAX};
+  std::vector<int16_t> shorts = {-1, 7};
+  std::vector<uint8_t> bytes = {0, 255};
+  std::vector<double> matrix = {1, 2, 3, 4, 5, 6};
+  std::vector<std::string> strings = {"", "wireless headphones", "caf\xc3\xa9", ""};
+  {
+    H5Writer w(Path("a.h5"));
+    w.Write("group/sub/floats", floats);
+    w.Write("longs", longs);
+    w.Write("shorts", shorts);
+    w.Write("bytes", bytes);
+    w.Write("matrix", matrix.data(), {2, 3});
+    w.Write("empty", std::vector<int32_t>{});
+    w.WriteStrings("names", strings);
+    w.SetAttribute("/", "model", std::string("two_tower"));
+    w.SetAttribute("/", "empty_text", std::string());
+    w.SetAttribute("group/sub/floats", "step", int64_t{42});
+    w.SetAttribute("group", "lr", 0.001);
+    w.Commit();
+  }
+  H5Reader r(Path("a.h5"));
+  auto f = r.Read<float>("group/sub/floats");
+  ASSERT_EQ(f.size(), 3u);
+  EXPECT_EQ(f[0], 1.5f);
+  EXPECT_EQ(f[1], -2.25f);
+  EXPECT_TRUE(std::isnan(f[2]));
+  EXPECT_EQ(r.Read<int64_t>("longs"), longs);
+  EXPECT_EQ(r.Read<int16_t>("shorts"), shorts);
+  EXPECT_EQ(r.Read<uint8_t>("bytes"), bytes);
+  EXPECT_EQ(r.Read<double>("matrix"), matrix);
+  EXPECT_EQ(r.Shape("matrix"), (std::vector<uint64_t>{2, 3}));
+  EXPECT_TRUE(r.Read<int32_t>("empty").empty());
+  EXPECT_EQ(r.ReadStrings("names"), strings);
+  EXPECT_EQ(r.StringAttribute("/", "model"), "two_tower");
+  EXPECT_EQ(r.StringAttribute("/", "empty_text"), "");
+  EXPECT_EQ(r.Int64Attribute("group/sub/floats", "step"), 42);
+  EXPECT_EQ(r.DoubleAttribute("group", "lr"), 0.001);
+  EXPECT_TRUE(r.Has("group/sub/floats"));
+  EXPECT_FALSE(r.Has("group/missing/floats"));
+  EXPECT_FALSE(r.HasAttribute("/", "missing"));
+}
+
+TEST_F(Hdf5FileTest, WrongTypeAndMissingObjectsNameTheFile) {
+  {
+    H5Writer w(Path("b.h5"));
+    w.Write("values", std::vector<float>{1, 2});
+    w.Commit();
+  }
+  H5Reader r(Path("b.h5"));
+  try {
+    r.Read<int32_t>("values");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("b.h5"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("holds float32, expected int32"), std::string::npos)
+        << e.what();
+  }
+  try {
+    r.Read<float>("nothing/here");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing dataset '/nothing/here'"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(Hdf5FileTest, MissingAndNonHdf5FilesAreRefusedWithTheirName) {
+  try {
+    H5Reader r(Path("none.h5"));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("none.h5: no such file"), std::string::npos) << e.what();
+  }
+  std::ofstream(Path("text.h5")) << "not hdf5\n";
+  try {
+    H5Reader r(Path("text.h5"));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("text.h5: not an HDF5 file"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(Hdf5FileTest, UncommittedWriterLeavesNothingBehind) {
+  {
+    H5Writer w(Path("c.h5"));
+    w.Write("values", std::vector<float>{1, 2});
+    // Destroyed without Commit(), as when an exception unwinds the writer.
+  }
+  EXPECT_FALSE(fs::exists(Path("c.h5")));
+  EXPECT_TRUE(fs::is_empty(dir_)) << "temporary file left behind";
+}
+
+TEST_F(Hdf5FileTest, CommitReplacesAnExistingFileWhole) {
+  for (float v : {1.0f, 2.0f}) {
+    H5Writer w(Path("d.h5"));
+    w.Write("values", std::vector<float>{v});
+    w.Commit();
+  }
+  EXPECT_EQ(H5Reader(Path("d.h5")).Read<float>("values"), std::vector<float>{2.0f});
+}
+
+TEST_F(Hdf5FileTest, CorruptStringColumnIsDetected) {
+  {
+    H5Writer w(Path("e.h5"));
+    w.Write("names/bytes", std::vector<uint8_t>{'a', 'b'});
+    w.Write("names/offsets", std::vector<int64_t>{0, 5});
+    w.Commit();
+  }
+  try {
+    H5Reader(Path("e.h5")).ReadStrings("names");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("string column 'names' is corrupt"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace recsys

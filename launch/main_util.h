@@ -1,0 +1,27 @@
+#pragma once
+// What every executable's main() shares: MPI start-up, the rank tag on log lines, and the
+// mapping of exceptions to a one-line message and an exit code.
+
+#include <functional>
+#include <string>
+
+#include "core/error.h"
+#include "dist/mpi_runtime.h"
+
+namespace recsys::launch {
+
+// Bad command-line usage. Every rank parses the same arguments, so every rank throws it the same
+// way: only rank 0 prints it, and all ranks exit with code 2 without aborting the job.
+class UsageError : public Error {
+ public:
+  explicit UsageError(const std::string& message) : Error(message) {}
+};
+
+// Starts MPI, tags log lines with the rank when there are several, and runs body. Exit codes:
+// body's result; 2 for UsageError and Boost.Program_options errors; 1 for any other exception,
+// after printing "PROGRAM: error: MESSAGE". With several ranks, such an error on one rank aborts
+// the whole job (MPI_Abort): the others may be blocked in a collective and would hang.
+int RunMain(const char* program, int argc, char** argv,
+            const std::function<int(dist::MpiRuntime& mpi)>& body);
+
+}  // namespace recsys::launch

@@ -1,0 +1,188 @@
+// recsys_data: make, convert and inspect dataset.h5 files.
+//   recsys_data generate --products N --seed S --out FILE      (mpirun -np N splits the work)
+//   recsys_data convert --format esci|judgments --in FILE --out FILE
+//   recsys_data inspect FILE
+
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "core/log.h"
+#include "data/distributed_generate.h"
+#include "data/judgment_loaders.h"
+#include "dist/make_communicator.h"
+#include "launch/main_util.h"
+
+namespace po = boost::program_options;
+
+namespace recsys::launch {
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: recsys_data COMMAND [OPTIONS]\n"
+    "Makes, converts and inspects dataset.h5 files (layout: README.md, 'dataset.h5').\n\n"
+    "Commands:\n"
+    "  generate   write a synthetic Amazon-like catalogue, queries and judged pairs\n"
+    "             (mpirun -np N recsys_data generate ... splits the work over N ranks; the\n"
+    "             file is identical for any N)\n"
+    "  convert    convert judged search data (ESCI layout or a generic judged CSV/TSV)\n"
+    "  inspect    print a dataset's counts\n\n"
+    "'recsys_data COMMAND --help' lists a command's options.\n";
+
+// Parses argv after the command word; returns false (after printing help on rank 0) for --help.
+bool Parse(const std::vector<std::string>& args, const po::options_description& options,
+           const po::positional_options_description& positional, const std::string& usage,
+           bool print, po::variables_map* vm) {
+  po::options_description all = options;
+  all.add_options()("help,h", "show this help");
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), *vm);
+  if (vm->count("help")) {
+    if (print) std::cout << usage << "\n" << all << std::endl;
+    return false;
+  }
+  po::notify(*vm);
+  return true;
+}
+
+int Generate(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
+  data::GeneratorOptions g;
+  std::string out;
+  po::options_description options("generate options");
+  options.add_options()
+      ("out,o", po::value(&out)->required(), "output dataset.h5 path")
+      ("products", po::value(&g.products)->default_value(g.products), "number of products")
+      ("queries", po::value(&g.queries)->default_value(g.queries), "number of queries")
+      ("judged-per-query", po::value(&g.judged_per_query)->default_value(g.judged_per_query),
+       "judged products per query")
+      ("cold-fraction", po::value(&g.cold_fraction)->default_value(g.cold_fraction),
+       "share of products never judged for a train or valid query (cold start)")
+      ("seed", po::value(&g.seed)->default_value(g.seed), "random seed; same seed, same file");
+  po::variables_map vm;
+  if (!Parse(args, options, {}, "Usage: recsys_data generate --out FILE [OPTIONS]",
+             mpi.world_rank() == 0, &vm)) {
+    return 0;
+  }
+  try {
+    data::CatalogGenerator check(g);  // every rank rejects bad options the same way
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD);
+  if (comm->rank() == 0) {
+    RECSYS_INFO("generating " << g.products << " products, " << g.queries << " queries on "
+                              << comm->size() << " rank(s)");
+  }
+  data::Dataset dataset = data::GenerateDistributed(g, *comm, /*root=*/0, /*show_progress=*/true);
+  if (comm->rank() == 0) {
+    data::WriteDataset(dataset, out);
+    RECSYS_INFO("wrote " << out);
+    data::PrintSummary(dataset, std::cout);
+  }
+  // Nobody returns before the file exists, so a script may read it as soon as mpirun returns.
+  comm->Barrier();
+  return 0;
+}
+
+int Convert(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
+  std::string format, in, out, delimiter = "auto";
+  data::JudgmentsOptions j;
+  po::options_description options("convert options");
+  options.add_options()
+      ("format", po::value(&format)->required(), "input layout: esci | judgments")
+      ("in,i", po::value(&in)->required(), "input CSV or TSV file (UTF-8, header row)")
+      ("out,o", po::value(&out)->required(), "output dataset.h5 path")
+      ("delimiter", po::value(&delimiter)->default_value(delimiter),
+       "field delimiter: auto | comma | tab")
+      ("valid-fraction", po::value(&j.valid_fraction)->default_value(j.valid_fraction),
+       "share of queries (by a stable hash of the query id) moved to the validation split; "
+       "esci: taken from train queries")
+      ("test-fraction", po::value(&j.test_fraction)->default_value(j.test_fraction),
+       "judgments without --split-column: share of queries in the test split")
+      ("query-column", po::value(&j.query_column)->default_value(j.query_column),
+       "judgments: query text column")
+      ("query-id-column", po::value(&j.query_id_column),
+       "judgments: query id column (default: the query text identifies the query)")
+      ("product-column", po::value(&j.product_id_column)->default_value(j.product_id_column),
+       "judgments: product id column")
+      ("title-column", po::value(&j.title_column)->default_value(j.title_column),
+       "judgments: product title column")
+      ("label-column", po::value(&j.label_column)->default_value(j.label_column),
+       "judgments: relevance label column")
+      ("label-map", po::value(&j.label_map),
+       "judgments: LABEL=GRADE list mapping labels to grades 0 (irrelevant) .. 3 (exact), e.g. "
+       "'Exact=3,Substitute=2,Complement=1,Irrelevant=0' or '0=0,1=0,2=2,3=3,4=3'; default: "
+       "labels are the grades 0..3")
+      ("brand-column", po::value(&j.brand_column), "judgments: optional brand column")
+      ("colour-column", po::value(&j.colour_column), "judgments: optional colour column")
+      ("split-column", po::value(&j.split_column),
+       "judgments: optional split column (train / valid / test)");
+  po::variables_map vm;
+  if (!Parse(args, options, {},
+             "Usage: recsys_data convert --format esci|judgments --in FILE --out FILE "
+             "[OPTIONS]",
+             mpi.world_rank() == 0, &vm)) {
+    return 0;
+  }
+  if (format != "esci" && format != "judgments") {
+    throw UsageError("--format must be esci or judgments, not '" + format + "'");
+  }
+  // Conversion is a single pass over one file: one rank does it.
+  if (mpi.world_size() > 1) throw UsageError("convert runs on one process; start it without mpirun");
+  char delim = data::ParseDelimiter(delimiter);
+  data::Dataset dataset;
+  if (format == "esci") {
+    data::EsciOptions e;
+    e.path = in;
+    e.delimiter = delim;
+    e.valid_fraction = j.valid_fraction;
+    dataset = data::LoadEsci(e);
+  } else {
+    j.path = in;
+    j.delimiter = delim;
+    dataset = data::LoadJudgments(j);
+  }
+  data::WriteDataset(dataset, out);
+  RECSYS_INFO("wrote " << out);
+  data::PrintSummary(dataset, std::cout);
+  return 0;
+}
+
+int Inspect(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
+  std::string path;
+  po::options_description options("inspect options");
+  options.add_options()("file", po::value(&path)->required(), "dataset.h5 to describe");
+  po::positional_options_description positional;
+  positional.add("file", 1);
+  po::variables_map vm;
+  if (!Parse(args, options, positional, "Usage: recsys_data inspect FILE", mpi.world_rank() == 0,
+             &vm)) {
+    return 0;
+  }
+  if (mpi.world_rank() != 0) return 0;
+  std::cout << path << "\n";
+  data::PrintSummary(data::ReadDataset(path), std::cout);
+  return 0;
+}
+
+int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
+  std::string command = argc > 1 ? argv[1] : "";
+  std::vector<std::string> args(argv + std::min(argc, 2), argv + argc);
+  if (command == "generate") return Generate(args, mpi);
+  if (command == "convert") return Convert(args, mpi);
+  if (command == "inspect") return Inspect(args, mpi);
+  if (command == "--help" || command == "-h" || command == "help") {
+    if (mpi.world_rank() == 0) std::cout << kUsage;
+    return 0;
+  }
+  if (mpi.world_rank() == 0) std::cerr << kUsage;
+  throw UsageError(command.empty() ? "no command given"
+                                   : "unknown command '" + command + "'");
+}
+
+}  // namespace
+}  // namespace recsys::launch
+
+int main(int argc, char** argv) {
+  return recsys::launch::RunMain("recsys_data", argc, argv, [&](recsys::dist::MpiRuntime& mpi) {
+    return recsys::launch::Run(argc, argv, mpi);
+  });
+}
