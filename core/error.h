@@ -21,15 +21,15 @@ namespace detail {
 }  // namespace recsys
 
 // RECSYS_THROW("bad value " << v): throws recsys::Error with the streamed message and file:line.
-#define RECSYS_THROW(stream_expr)                                          \
-  do {                                                                     \
-    std::ostringstream recsys_throw_os_;                                   \
-    recsys_throw_os_ << stream_expr;                                       \
+#define RECSYS_THROW(stream_expr)                                             \
+  do {                                                                        \
+    std::ostringstream recsys_throw_os_;                                      \
+    recsys_throw_os_ << stream_expr;                                          \
     ::recsys::detail::ThrowError(__FILE__, __LINE__, recsys_throw_os_.str()); \
   } while (0)
 
 // RECSYS_CHECK(n > 0, "n=" << n): throws recsys::Error when the condition is false.
-#define RECSYS_CHECK(cond, stream_expr)                          \
-  do {                                                           \
+#define RECSYS_CHECK(cond, stream_expr)                                    \
+  do {                                                                     \
     if (!(cond)) RECSYS_THROW("check failed: " #cond ": " << stream_expr); \
   } while (0)

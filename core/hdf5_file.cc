@@ -13,13 +13,20 @@ namespace {
 
 const H5::PredType& NativeType(H5Type type) {
   switch (type) {
-    case H5Type::kInt8: return H5::PredType::NATIVE_INT8;
-    case H5Type::kUInt8: return H5::PredType::NATIVE_UINT8;
-    case H5Type::kInt16: return H5::PredType::NATIVE_INT16;
-    case H5Type::kInt32: return H5::PredType::NATIVE_INT32;
-    case H5Type::kInt64: return H5::PredType::NATIVE_INT64;
-    case H5Type::kFloat32: return H5::PredType::NATIVE_FLOAT;
-    case H5Type::kFloat64: return H5::PredType::NATIVE_DOUBLE;
+    case H5Type::kInt8:
+      return H5::PredType::NATIVE_INT8;
+    case H5Type::kUInt8:
+      return H5::PredType::NATIVE_UINT8;
+    case H5Type::kInt16:
+      return H5::PredType::NATIVE_INT16;
+    case H5Type::kInt32:
+      return H5::PredType::NATIVE_INT32;
+    case H5Type::kInt64:
+      return H5::PredType::NATIVE_INT64;
+    case H5Type::kFloat32:
+      return H5::PredType::NATIVE_FLOAT;
+    case H5Type::kFloat64:
+      return H5::PredType::NATIVE_DOUBLE;
   }
   RECSYS_THROW("unknown H5Type " << static_cast<int>(type));
 }
@@ -79,9 +86,8 @@ struct H5Writer::Impl {
 H5Writer::H5Writer(std::string path)
     : path_(std::move(path)), tmp_path_(path_ + ".tmp." + std::to_string(getpid())) {
   ForgetHdf5ErrorPrinting();
-  impl_ = Guard(path_, tmp_path_, "create", [&] {
-    return std::make_unique<Impl>(Impl{H5::H5File(tmp_path_, H5F_ACC_TRUNC)});
-  });
+  impl_ = Guard(path_, tmp_path_, "create",
+                [&] { return std::make_unique<Impl>(Impl{H5::H5File(tmp_path_, H5F_ACC_TRUNC)}); });
 }
 
 H5Writer::~H5Writer() {
@@ -103,9 +109,9 @@ void H5Writer::WriteRaw(const std::string& name, const void* data,
     link_props.setCreateIntermediateGroup(true);
     std::vector<hsize_t> h5dims(dims.begin(), dims.end());
     H5::DataSpace space(static_cast<int>(h5dims.size()), h5dims.data());
-    H5::DataSet ds = impl_->file.createDataSet(full, NativeType(type), space,
-                                                H5::DSetCreatPropList::DEFAULT,
-                                                H5::DSetAccPropList::DEFAULT, link_props);
+    H5::DataSet ds =
+        impl_->file.createDataSet(full, NativeType(type), space, H5::DSetCreatPropList::DEFAULT,
+                                  H5::DSetAccPropList::DEFAULT, link_props);
     uint64_t count = 1;
     for (uint64_t d : dims) count *= d;
     if (count > 0) ds.write(data, NativeType(type));
@@ -198,9 +204,8 @@ H5Reader::H5Reader(std::string path) : path_(std::move(path)) {
   RECSYS_CHECK(std::filesystem::exists(path_), path_ << ": no such file");
   bool is_hdf5 = Guard(path_, "/", "probe", [&] { return H5::H5File::isHdf5(path_); });
   RECSYS_CHECK(is_hdf5, path_ << ": not an HDF5 file");
-  impl_ = Guard(path_, "/", "open", [&] {
-    return std::make_unique<Impl>(Impl{H5::H5File(path_, H5F_ACC_RDONLY)});
-  });
+  impl_ = Guard(path_, "/", "open",
+                [&] { return std::make_unique<Impl>(Impl{H5::H5File(path_, H5F_ACC_RDONLY)}); });
 }
 
 H5Reader::~H5Reader() = default;

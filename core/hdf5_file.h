@@ -18,13 +18,34 @@ enum class H5Type { kInt8, kUInt8, kInt16, kInt32, kInt64, kFloat32, kFloat64 };
 
 template <typename T>
 constexpr H5Type H5TypeOf();
-template <> constexpr H5Type H5TypeOf<int8_t>() { return H5Type::kInt8; }
-template <> constexpr H5Type H5TypeOf<uint8_t>() { return H5Type::kUInt8; }
-template <> constexpr H5Type H5TypeOf<int16_t>() { return H5Type::kInt16; }
-template <> constexpr H5Type H5TypeOf<int32_t>() { return H5Type::kInt32; }
-template <> constexpr H5Type H5TypeOf<int64_t>() { return H5Type::kInt64; }
-template <> constexpr H5Type H5TypeOf<float>() { return H5Type::kFloat32; }
-template <> constexpr H5Type H5TypeOf<double>() { return H5Type::kFloat64; }
+template <>
+constexpr H5Type H5TypeOf<int8_t>() {
+  return H5Type::kInt8;
+}
+template <>
+constexpr H5Type H5TypeOf<uint8_t>() {
+  return H5Type::kUInt8;
+}
+template <>
+constexpr H5Type H5TypeOf<int16_t>() {
+  return H5Type::kInt16;
+}
+template <>
+constexpr H5Type H5TypeOf<int32_t>() {
+  return H5Type::kInt32;
+}
+template <>
+constexpr H5Type H5TypeOf<int64_t>() {
+  return H5Type::kInt64;
+}
+template <>
+constexpr H5Type H5TypeOf<float>() {
+  return H5Type::kFloat32;
+}
+template <>
+constexpr H5Type H5TypeOf<double>() {
+  return H5Type::kFloat64;
+}
 
 // Writes one HDF5 file atomically: everything goes to "<path>.tmp.<pid>"; Commit() flushes,
 // closes and renames it onto path. Destroyed without Commit() (an exception on the way), the

@@ -16,10 +16,10 @@ void LogLine(LogLevel level, const std::string& message);
 
 }  // namespace recsys
 
-#define RECSYS_LOG(level, stream_expr)                                \
-  do {                                                                \
-    std::ostringstream recsys_log_os_;                                \
-    recsys_log_os_ << stream_expr;                                    \
+#define RECSYS_LOG(level, stream_expr)                                  \
+  do {                                                                  \
+    std::ostringstream recsys_log_os_;                                  \
+    recsys_log_os_ << stream_expr;                                      \
     ::recsys::LogLine(::recsys::LogLevel::level, recsys_log_os_.str()); \
   } while (0)
 #define RECSYS_INFO(stream_expr) RECSYS_LOG(kInfo, stream_expr)

@@ -38,8 +38,7 @@ void Progress::Finish() {
 }
 
 void Progress::Print(bool final) {
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   double rate = seconds > 0 ? done_ / seconds : 0.0;
   char line[256];
   if (total_ > 0 && !final) {

@@ -53,8 +53,8 @@ void Judgments::Append(const Judgments& other, int32_t query_offset, int32_t pro
 namespace {
 
 void CheckSize(size_t size, size_t expected, const char* column) {
-  RECSYS_CHECK(size == expected, "column '" << column << "' has " << size << " rows, expected "
-                                            << expected);
+  RECSYS_CHECK(size == expected,
+               "column '" << column << "' has " << size << " rows, expected " << expected);
 }
 
 void CheckIndices(const std::vector<int32_t>& indices, size_t limit, const char* column) {
@@ -154,7 +154,8 @@ void PrintSummary(const Dataset& d, std::ostream& out) {
     ++per_grade[static_cast<int>(d.pairs.grade[i])];
     clicks += d.pairs.click[i];
     judged[d.pairs.product[i]] = true;
-    if (d.queries.split[d.pairs.query[i]] != Split::kTest) seen_in_training[d.pairs.product[i]] = true;
+    if (d.queries.split[d.pairs.query[i]] != Split::kTest)
+      seen_in_training[d.pairs.product[i]] = true;
   }
   size_t judged_count = 0, cold_judged = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -164,10 +165,10 @@ void PrintSummary(const Dataset& d, std::ostream& out) {
 
   out << "source:     " << d.source << "\n";
   out << "products:   " << n << " (mean title " << std::fixed << std::setprecision(1)
-      << (n ? title_bytes / n : 0.0) << " bytes; with brand " << percent(branded, n)
-      << ", colour " << percent(coloured, n) << ", category " << percent(categorised, n)
-      << ", price " << percent(priced, n) << ", rating " << percent(rated, n)
-      << ", release date " << percent(dated, n) << ")\n";
+      << (n ? title_bytes / n : 0.0) << " bytes; with brand " << percent(branded, n) << ", colour "
+      << percent(coloured, n) << ", category " << percent(categorised, n) << ", price "
+      << percent(priced, n) << ", rating " << percent(rated, n) << ", release date "
+      << percent(dated, n) << ")\n";
   out << "vocabulary: " << d.brands.size() - 1 << " brands, " << d.colours.size() - 1
       << " colours, " << d.categories.size() - 1 << " categories\n";
   out << "queries:    " << d.queries.size() << " (train " << per_split[0] << ", valid "
@@ -175,8 +176,7 @@ void PrintSummary(const Dataset& d, std::ostream& out) {
   const size_t p = d.pairs.size();
   out << "pairs:      " << p << " (E " << percent(per_grade[3], p) << ", S "
       << percent(per_grade[2], p) << ", C " << percent(per_grade[1], p) << ", I "
-      << percent(per_grade[0], p) << "); clicks " << clicks << " (" << percent(clicks, p)
-      << ")\n";
+      << percent(per_grade[0], p) << "); clicks " << clicks << " (" << percent(clicks, p) << ")\n";
   out << "judged:     " << judged_count << " products; " << cold_judged
       << " of them only in test queries (cold start)\n";
 }
@@ -234,13 +234,12 @@ void WriteDataset(const Dataset& d, const std::string& path) {
 
 Dataset ReadDataset(const std::string& path) {
   H5Reader r(path);
-  RECSYS_CHECK(r.HasAttribute("/", "format") &&
-                   r.StringAttribute("/", "format") == "recsys-dataset",
-               path << ": not a recsys dataset file (no format=recsys-dataset attribute)");
+  RECSYS_CHECK(
+      r.HasAttribute("/", "format") && r.StringAttribute("/", "format") == "recsys-dataset",
+      path << ": not a recsys dataset file (no format=recsys-dataset attribute)");
   int64_t version = r.Int64Attribute("/", "format_version");
   RECSYS_CHECK(version == kFormatVersion, path << ": dataset format version " << version
-                                               << ", this build reads version "
-                                               << kFormatVersion);
+                                               << ", this build reads version " << kFormatVersion);
   Dataset d;
   d.brands = r.ReadStrings("vocab/brands");
   d.colours = r.ReadStrings("vocab/colours");

@@ -45,8 +45,8 @@ struct Queries {
 
 // Judged pairs, one row per (query, product) judgement, grouped by query.
 struct Judgments {
-  std::vector<int32_t> query;     // row in Queries
-  std::vector<int32_t> product;   // row in Products
+  std::vector<int32_t> query;    // row in Queries
+  std::vector<int32_t> product;  // row in Products
   std::vector<Grade> grade;
   std::vector<uint8_t> click;     // 1 if the shopper clicked it (synthetic data); 0 otherwise
   std::vector<int16_t> position;  // 0-based position shown in the result list; -1 = unknown

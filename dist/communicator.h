@@ -22,11 +22,26 @@ const char* Name(DataType type);
 
 template <typename T>
 constexpr DataType DataTypeOf();
-template <> constexpr DataType DataTypeOf<uint8_t>() { return DataType::kUInt8; }
-template <> constexpr DataType DataTypeOf<int32_t>() { return DataType::kInt32; }
-template <> constexpr DataType DataTypeOf<int64_t>() { return DataType::kInt64; }
-template <> constexpr DataType DataTypeOf<float>() { return DataType::kFloat32; }
-template <> constexpr DataType DataTypeOf<double>() { return DataType::kFloat64; }
+template <>
+constexpr DataType DataTypeOf<uint8_t>() {
+  return DataType::kUInt8;
+}
+template <>
+constexpr DataType DataTypeOf<int32_t>() {
+  return DataType::kInt32;
+}
+template <>
+constexpr DataType DataTypeOf<int64_t>() {
+  return DataType::kInt64;
+}
+template <>
+constexpr DataType DataTypeOf<float>() {
+  return DataType::kFloat32;
+}
+template <>
+constexpr DataType DataTypeOf<double>() {
+  return DataType::kFloat64;
+}
 
 class Communicator {
  public:

@@ -143,8 +143,7 @@ TEST_F(DatasetTest, ForeignAndCorruptFilesAreRefusedWithTheirName) {
     ReadDataset(Path("other.h5"));
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("other.h5: not a recsys dataset file"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("other.h5: not a recsys dataset file"), std::string::npos)
         << e.what();
   }
   // A dataset whose pair index points past the catalogue.
@@ -191,8 +190,7 @@ TEST_F(DatasetTest, SummaryCountsSplitsGradesAndColdProducts) {
   std::string s = out.str();
   EXPECT_NE(s.find("products:   3"), std::string::npos) << s;
   EXPECT_NE(s.find("queries:    2 (train 1, valid 0, test 1)"), std::string::npos) << s;
-  EXPECT_NE(s.find("pairs:      3 (E 66.7%, S 0.0%, C 33.3%, I 0.0%); clicks 2"),
-            std::string::npos)
+  EXPECT_NE(s.find("pairs:      3 (E 66.7%, S 0.0%, C 33.3%, I 0.0%); clicks 2"), std::string::npos)
       << s;
   // B002 is judged for the train query; nothing is judged only in test queries.
   EXPECT_NE(s.find("judged:     2 products; 0 of them only in test queries"), std::string::npos)
