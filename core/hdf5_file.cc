@@ -249,6 +249,30 @@ void H5Reader::ReadRaw(const std::string& name, void* data, uint64_t count, H5Ty
   });
 }
 
+void H5Reader::ReadRowsRaw(const std::string& name, uint64_t begin, uint64_t count, void* data,
+                           H5Type type) const {
+  std::string full = Normalize(name);
+  std::vector<uint64_t> shape = Shape(full);
+  RECSYS_CHECK(!shape.empty() && begin + count <= shape[0],
+               path_ << ": rows [" << begin << ", " << begin + count << ") of '" << full
+                     << "' are outside its " << (shape.empty() ? 0 : shape[0]) << " rows");
+  Guard(path_, full, "read rows of", [&] {
+    H5::DataSet ds = impl_->file.openDataSet(full);
+    H5Type stored = StoredType(ds);
+    RECSYS_CHECK(stored == type, path_ << ": dataset '" << full << "' holds " << TypeName(stored)
+                                       << ", expected " << TypeName(type));
+    if (count == 0) return 0;
+    std::vector<hsize_t> offset(shape.size(), 0), extent(shape.begin(), shape.end());
+    offset[0] = begin;
+    extent[0] = count;
+    H5::DataSpace file_space = ds.getSpace();
+    file_space.selectHyperslab(H5S_SELECT_SET, extent.data(), offset.data());
+    H5::DataSpace memory_space(static_cast<int>(extent.size()), extent.data());
+    ds.read(data, NativeType(type), memory_space, file_space);
+    return 0;
+  });
+}
+
 std::vector<std::string> H5Reader::ReadStrings(const std::string& name) const {
   auto bytes = Read<uint8_t>(name + "/bytes");
   auto offsets = Read<int64_t>(name + "/offsets");

@@ -105,6 +105,17 @@ class H5Reader {
     ReadRaw(name, out.data(), out.size(), H5TypeOf<T>());
     return out;
   }
+  // Rows [begin, begin + count) along the first dimension of a dataset (1-D or n-D),
+  // flattened row-major: how a rank reads its slice of a large file.
+  template <typename T>
+  std::vector<T> ReadRows(const std::string& name, uint64_t begin, uint64_t count) const {
+    std::vector<uint64_t> shape = Shape(name);
+    uint64_t row_size = 1;
+    for (size_t i = 1; i < shape.size(); ++i) row_size *= shape[i];
+    std::vector<T> out(count * row_size);
+    ReadRowsRaw(name, begin, count, out.data(), H5TypeOf<T>());
+    return out;
+  }
   std::vector<std::string> ReadStrings(const std::string& name) const;
 
   std::string StringAttribute(const std::string& object, const std::string& key) const;
@@ -117,6 +128,8 @@ class H5Reader {
  private:
   uint64_t ElementCount(const std::string& name) const;
   void ReadRaw(const std::string& name, void* data, uint64_t count, H5Type type) const;
+  void ReadRowsRaw(const std::string& name, uint64_t begin, uint64_t count, void* data,
+                   H5Type type) const;
   struct Impl;
   std::string path_;
   std::unique_ptr<Impl> impl_;

@@ -69,6 +69,30 @@ TEST_F(Hdf5FileTest, RoundTripsEveryTypeStringsAndAttributes) {
   EXPECT_FALSE(r.HasAttribute("/", "missing"));
 }
 
+TEST_F(Hdf5FileTest, ReadsRowSlicesOfOneAndTwoDimensionalDatasets) {
+  std::vector<float> matrix(5 * 3);
+  for (size_t i = 0; i < matrix.size(); ++i) matrix[i] = static_cast<float>(i);
+  {
+    H5Writer w(Path("rows.h5"));
+    w.Write("m", matrix.data(), {5, 3});
+    w.Write("v", std::vector<int64_t>{10, 11, 12, 13});
+    w.Commit();
+  }
+  H5Reader r(Path("rows.h5"));
+  EXPECT_EQ(r.ReadRows<float>("m", 1, 2), (std::vector<float>{3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(r.ReadRows<float>("m", 4, 1), (std::vector<float>{12, 13, 14}));
+  EXPECT_TRUE(r.ReadRows<float>("m", 5, 0).empty());
+  EXPECT_EQ(r.ReadRows<int64_t>("v", 2, 2), (std::vector<int64_t>{12, 13}));
+  try {
+    r.ReadRows<float>("m", 4, 2);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rows [4, 6) of '/m' are outside its 5 rows"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(Hdf5FileTest, WrongTypeAndMissingObjectsNameTheFile) {
   {
     H5Writer w(Path("b.h5"));

@@ -1,0 +1,46 @@
+#include "data/vector_file.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/hdf5_file.h"
+
+namespace recsys::data {
+namespace {
+
+TEST(VectorFileTest, RoundTripsRowSlicesAndRefusesForeignFiles) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("recsys_vector_file_test_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "vectors.h5").string();
+  std::vector<float> values = {1, 2, 3, 4, 5, 6, 7, 8};  // 4 rows of 2
+  WriteVectors(path, values, 4, 2, "two_tower_pairwise@abc");
+  VectorFileInfo info = ReadVectorInfo(path);
+  EXPECT_EQ(info.rows, 4);
+  EXPECT_EQ(info.dim, 2);
+  EXPECT_EQ(info.model_version, "two_tower_pairwise@abc");
+  EXPECT_EQ(ReadVectorRows(path, 1, 2), (std::vector<float>{3, 4, 5, 6}));
+  EXPECT_EQ(ReadVectorRows(path, 0, 4), values);
+
+  EXPECT_THROW(WriteVectors(path, values, 3, 2, "x"), Error);
+  std::string other = (dir / "other.h5").string();
+  {
+    H5Writer w(other);
+    w.Write("vectors", std::vector<float>{1});
+    w.Commit();
+  }
+  try {
+    ReadVectorInfo(other);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("other.h5: not a recsys vectors file"), std::string::npos)
+        << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace recsys::data
