@@ -1,0 +1,67 @@
+#pragma once
+// Offline ranking metrics over judged queries: Precision@K, Recall@K, HR@K, NDCG@K and AUC.
+//
+// Conventions (ESCI-style):
+//  - a product is relevant when its grade is at least `relevant_from` (default Exact);
+//    unjudged products count as irrelevant;
+//  - NDCG gains are E 1.0, S 0.1, C 0.01, I 0 (the ESCI shopping-queries benchmark's);
+//  - queries without any relevant judged product are skipped (they would make Recall undefined
+//    and HR zero whatever the model does); queries() counts the ones that were used.
+
+#include <cstdint>
+#include <vector>
+
+#include "data/dataset.h"
+
+namespace recsys::dist {
+class Communicator;
+}
+
+namespace recsys::models {
+
+// The judged products of one query.
+struct JudgedQuery {
+  int32_t query = 0;                // row in Dataset::queries
+  std::vector<int32_t> products;    // rows in Dataset::products
+  std::vector<data::Grade> grades;  // same size as products
+};
+
+// Every query of the given split that has at least one judged pair, in query-row order.
+std::vector<JudgedQuery> JudgedQueries(const data::Dataset& dataset, data::Split split);
+
+double GradeGain(data::Grade grade);
+
+class RankingMetrics {
+ public:
+  // ks: the cut-offs to report, each >= 1.
+  explicit RankingMetrics(std::vector<int> ks, data::Grade relevant_from = data::Grade::kExact);
+
+  // Adds one query: ranked holds product rows, best first (at least max(ks) of them unless the
+  // catalogue is smaller; duplicates are not allowed).
+  void Add(const std::vector<int32_t>& ranked, const JudgedQuery& judged);
+
+  // Sums the accumulated counts over all ranks. COLLECTIVE; every rank must have been
+  // constructed with the same ks.
+  void AllReduce(dist::Communicator& comm);
+
+  // Means over the queries used; k must be one of ks.
+  double Precision(int k) const;
+  double Recall(int k) const;
+  double HitRate(int k) const;
+  double Ndcg(int k) const;
+  int64_t queries() const { return static_cast<int64_t>(sums_[0]); }
+  const std::vector<int>& ks() const { return ks_; }
+
+ private:
+  size_t Slot(int k) const;
+  std::vector<int> ks_;
+  data::Grade relevant_from_;
+  // [0] = queries used; then per k: precision, recall, hit rate, ndcg sums.
+  std::vector<double> sums_;
+};
+
+// Area under the ROC curve of scores against binary labels (ties count one half). Throws if
+// the sizes differ; returns 0.5 when only one class is present.
+double Auc(const std::vector<float>& scores, const std::vector<uint8_t>& labels);
+
+}  // namespace recsys::models
