@@ -8,22 +8,14 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "tests/test_util.h"
 
 namespace recsys {
 namespace {
 
 namespace fs = std::filesystem;
 
-class Hdf5FileTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("recsys_h5_test_" + std::to_string(getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
+using Hdf5FileTest = testing::TempDirTest;
 
 TEST_F(Hdf5FileTest, RoundTripsEveryTypeStringsAndAttributes) {
   std::vector<float> floats = {1.5f, -2.25f, NAN};

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "tests/test_util.h"
 
 namespace recsys::data {
 namespace {
@@ -20,26 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using Records = std::vector<std::vector<std::string>>;
 
-// Each test writes its inputs into a fresh temporary directory.
-class CsvReaderTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("csv_reader_test_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string Write(const std::string& name, const std::string& content) {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path, std::ios::binary) << content;
-    return path;
-  }
-
-  fs::path dir_;
-};
+using CsvReaderTest = testing::TempDirTest;
 
 // All data records of path, and the line each starts on.
 Records ReadAll(const std::string& path, std::vector<int64_t>* lines = nullptr,
@@ -53,26 +35,8 @@ Records ReadAll(const std::string& path, std::vector<int64_t>* lines = nullptr,
   return records;
 }
 
-// The message of the recsys::Error that body throws ("" when it throws none).
-std::string ErrorOf(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-::testing::AssertionResult Mentions(const std::string& message,
-                                    std::initializer_list<std::string> parts) {
-  if (message.empty()) return ::testing::AssertionFailure() << "no error was thrown";
-  for (const std::string& part : parts) {
-    if (message.find(part) == std::string::npos) {
-      return ::testing::AssertionFailure() << "'" << part << "' is not in: " << message;
-    }
-  }
-  return ::testing::AssertionSuccess();
-}
+using testing::ErrorOf;
+using testing::Mentions;
 
 TEST_F(CsvReaderTest, QuotedFieldsHoldDelimitersQuotesAndNewlines) {
   const std::string path = Write("q.csv",

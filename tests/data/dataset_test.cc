@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/hdf5_file.h"
+#include "tests/test_util.h"
 
 namespace recsys::data {
 namespace {
@@ -40,16 +41,7 @@ Dataset SmallDataset() {
   return d;
 }
 
-class DatasetTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("recsys_dataset_test_" + std::to_string(getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
+using DatasetTest = testing::TempDirTest;
 
 void ExpectValidateError(const Dataset& d, const std::string& fragment) {
   try {

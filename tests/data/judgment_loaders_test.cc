@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "tests/test_util.h"
 
 namespace recsys::data {
 namespace {
@@ -35,53 +36,18 @@ constexpr char kEsci[] =
     "train,mug,q4,COMPLEMENT,P4,Mug XL,white,,us\n"
     "train,mug,q4,e,P6,Mug,white,NoBrand,us\n";
 
-class JudgmentLoadersTest : public ::testing::Test {
+class JudgmentLoadersTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("judgment_loaders_test_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string Write(const std::string& name, const std::string& content) {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path, std::ios::binary) << content;
-    return path;
-  }
-
   Dataset Esci(const std::string& content, double valid_fraction = 0.0) {
     EsciOptions options;
     options.path = Write("esci.csv", content);
     options.valid_fraction = valid_fraction;
     return LoadEsci(options);
   }
-
-  fs::path dir_;
 };
 
-// The message of the recsys::Error that body throws ("" when it throws none).
-std::string ErrorOf(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-::testing::AssertionResult Mentions(const std::string& message,
-                                    std::initializer_list<std::string> parts) {
-  if (message.empty()) return ::testing::AssertionFailure() << "no error was thrown";
-  for (const std::string& part : parts) {
-    if (message.find(part) == std::string::npos) {
-      return ::testing::AssertionFailure() << "'" << part << "' is not in: " << message;
-    }
-  }
-  return ::testing::AssertionSuccess();
-}
+using testing::ErrorOf;
+using testing::Mentions;
 
 std::vector<int> Grades(const Judgments& pairs) {
   std::vector<int> grades;

@@ -1,21 +1,18 @@
 #include "data/vector_file.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "core/error.h"
 #include "core/hdf5_file.h"
+#include "tests/test_util.h"
 
 namespace recsys::data {
 namespace {
 
-TEST(VectorFileTest, RoundTripsRowSlicesAndRefusesForeignFiles) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("recsys_vector_file_test_" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  std::string path = (dir / "vectors.h5").string();
+using VectorFileTest = testing::TempDirTest;
+
+TEST_F(VectorFileTest, RoundTripsRowSlicesAndRefusesForeignFiles) {
+  std::string path = Path("vectors.h5");
   std::vector<float> values = {1, 2, 3, 4, 5, 6, 7, 8};  // 4 rows of 2
   WriteVectors(path, values, 4, 2, "two_tower_pairwise@abc");
   VectorFileInfo info = ReadVectorInfo(path);
@@ -26,7 +23,7 @@ TEST(VectorFileTest, RoundTripsRowSlicesAndRefusesForeignFiles) {
   EXPECT_EQ(ReadVectorRows(path, 0, 4), values);
 
   EXPECT_THROW(WriteVectors(path, values, 3, 2, "x"), Error);
-  std::string other = (dir / "other.h5").string();
+  std::string other = Path("other.h5");
   {
     H5Writer w(other);
     w.Write("vectors", std::vector<float>{1});
@@ -39,7 +36,6 @@ TEST(VectorFileTest, RoundTripsRowSlicesAndRefusesForeignFiles) {
     EXPECT_NE(std::string(e.what()).find("other.h5: not a recsys vectors file"), std::string::npos)
         << e.what();
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
