@@ -1,7 +1,6 @@
 #include "core/hdf5_file.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>

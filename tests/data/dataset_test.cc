@@ -1,7 +1,6 @@
 #include "data/dataset.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
