@@ -28,8 +28,10 @@ namespace detail {
     ::recsys::detail::ThrowError(__FILE__, __LINE__, recsys_throw_os_.str()); \
   } while (0)
 
-// RECSYS_CHECK(n > 0, "n=" << n): throws recsys::Error when the condition is false.
-#define RECSYS_CHECK(cond, stream_expr)                                    \
-  do {                                                                     \
-    if (!(cond)) RECSYS_THROW("check failed: " #cond ": " << stream_expr); \
+// RECSYS_CHECK(n > 0, "n must be positive, got " << n): throws recsys::Error with the message
+// when the condition is false. The message is what a user reads: it must say what is wrong
+// without the condition's source text.
+#define RECSYS_CHECK(cond, stream_expr)     \
+  do {                                      \
+    if (!(cond)) RECSYS_THROW(stream_expr); \
   } while (0)

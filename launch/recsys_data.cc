@@ -43,6 +43,12 @@ bool Parse(const std::vector<std::string>& args, const po::options_description& 
   return true;
 }
 
+void LogWritten(const std::string& path, const data::Dataset& dataset) {
+  RECSYS_INFO("wrote " << path << ": " << dataset.products.size() << " products, "
+                       << dataset.queries.size() << " queries, " << dataset.pairs.size()
+                       << " judged pairs (details: recsys_data inspect " << path << ")");
+}
+
 int Generate(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
   data::GeneratorOptions g;
   std::string out;
@@ -73,8 +79,7 @@ int Generate(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
   data::Dataset dataset = data::GenerateDistributed(g, *comm, /*root=*/0, /*show_progress=*/true);
   if (comm->rank() == 0) {
     data::WriteDataset(dataset, out);
-    RECSYS_INFO("wrote " << out);
-    data::PrintSummary(dataset, std::cout);
+    LogWritten(out, dataset);
   }
   // Nobody returns before the file exists, so a script may read it as soon as mpirun returns.
   comm->Barrier();
@@ -140,8 +145,7 @@ int Convert(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
     dataset = data::LoadJudgments(j);
   }
   data::WriteDataset(dataset, out);
-  RECSYS_INFO("wrote " << out);
-  data::PrintSummary(dataset, std::cout);
+  LogWritten(out, dataset);
   return 0;
 }
 

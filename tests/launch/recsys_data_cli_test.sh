@@ -99,7 +99,9 @@ expect_fail "convert: unknown label names file and line" 1 "bad_label.csv:3" \
 printf '%s\n1,red shoes,P1,"Red running shoes, size 9",Acme,red,E,train\n1,red shoes,P2,Blue mug,,blue,I,train\n2,blue mug,P2,Blue mug,,blue,E,test\n' \
   "$header" >"$work/good.csv"
 if "$bin/recsys_data" convert --format esci --in "$work/good.csv" --out "$work/good.h5" \
-    --valid-fraction 0 >"$work/conv" 2>&1 && grep -q "^pairs:      3 " "$work/conv"; then
+    --valid-fraction 0 >"$work/conv" 2>&1 &&
+    "$bin/recsys_data" inspect "$work/good.h5" >>"$work/conv" 2>&1 &&
+    grep -q "^pairs:      3 " "$work/conv" && grep -q "^products:   2 " "$work/conv"; then
   pass "convert a good ESCI file"
 else
   fail "convert a good ESCI file: $(cat "$work/conv")"
