@@ -127,6 +127,14 @@ void Dataset::Validate() const {
   }
 }
 
+std::vector<uint8_t> ColdStartProducts(const Dataset& d) {
+  std::vector<uint8_t> cold(d.products.size(), 1);
+  for (size_t i = 0; i < d.pairs.size(); ++i) {
+    if (d.queries.split[d.pairs.query[i]] != Split::kTest) cold[d.pairs.product[i]] = 0;
+  }
+  return cold;
+}
+
 void PrintSummary(const Dataset& d, std::ostream& out) {
   auto percent = [](size_t part, size_t whole) {
     std::ostringstream s;
@@ -148,19 +156,17 @@ void PrintSummary(const Dataset& d, std::ostream& out) {
   size_t per_split[3] = {0, 0, 0};
   for (Split s : d.queries.split) ++per_split[static_cast<int>(s)];
   size_t per_grade[4] = {0, 0, 0, 0}, clicks = 0;
-  // Products judged for a train or valid query; the rest are cold-start products.
-  std::vector<bool> seen_in_training(n, false), judged(n, false);
+  std::vector<bool> judged(n, false);
   for (size_t i = 0; i < d.pairs.size(); ++i) {
     ++per_grade[static_cast<int>(d.pairs.grade[i])];
     clicks += d.pairs.click[i];
     judged[d.pairs.product[i]] = true;
-    if (d.queries.split[d.pairs.query[i]] != Split::kTest)
-      seen_in_training[d.pairs.product[i]] = true;
   }
+  const std::vector<uint8_t> cold = ColdStartProducts(d);
   size_t judged_count = 0, cold_judged = 0;
   for (size_t i = 0; i < n; ++i) {
     judged_count += judged[i];
-    cold_judged += judged[i] && !seen_in_training[i];
+    cold_judged += judged[i] && cold[i];
   }
 
   out << "source:     " << d.source << "\n";

@@ -70,6 +70,10 @@ struct Dataset {
   void Validate() const;
 };
 
+// Per product row (size products.size()): 1 for a cold-start product, one never judged for a
+// train or valid query (the model never sees it while training or selecting), 0 otherwise.
+std::vector<uint8_t> ColdStartProducts(const Dataset& dataset);
+
 // Human-readable counts (products, queries per split, pairs per grade, clicks, vocabularies,
 // cold-start products, field coverage), as printed by `recsys_data inspect`.
 void PrintSummary(const Dataset& dataset, std::ostream& out);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/error.h"
 #include "dist/communicator.h"
@@ -63,6 +64,9 @@ void RankingMetrics::Add(const std::vector<int32_t>& ranked, const JudgedQuery& 
   }
   if (relevant == 0) return;
   std::sort(gains.rbegin(), gains.rend());
+  std::unordered_set<int32_t> seen(ranked.begin(), ranked.end());
+  RECSYS_CHECK(seen.size() == ranked.size(),
+               "query " << judged.query << ": the ranked list repeats a product");
 
   sums_[0] += 1;
   for (int k : ks_) {

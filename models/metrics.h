@@ -36,8 +36,8 @@ class RankingMetrics {
   // ks: the cut-offs to report, each >= 1.
   explicit RankingMetrics(std::vector<int> ks, data::Grade relevant_from = data::Grade::kExact);
 
-  // Adds one query: ranked holds product rows, best first (at least max(ks) of them unless the
-  // catalogue is smaller; duplicates are not allowed).
+  // Adds one query: ranked holds product rows, best first, without duplicates (throws on one).
+  // A list shorter than k still divides Precision@k by k: missing results count as misses.
   void Add(const std::vector<int32_t>& ranked, const JudgedQuery& judged);
 
   // Sums the accumulated counts over all ranks. COLLECTIVE; every rank must have been

@@ -10,11 +10,15 @@ namespace recsys::models {
 
 class Retriever {
  public:
+  Retriever() = default;
+  Retriever(const Retriever&) = delete;
+  Retriever& operator=(const Retriever&) = delete;
   virtual ~Retriever() = default;
   // Name used as the row label in reports ("two_tower_pairwise", "bm25", ...).
   virtual std::string name() const = 0;
-  // For each query row (row in Dataset::queries), the top k product rows, best first; fewer
-  // than k only when the catalogue is smaller. Not collective.
+  // For each query row (row in Dataset::queries), at most k product rows, best first, without
+  // duplicates; fewer when the retriever has no more candidates (a catalogue smaller than k, no
+  // title sharing a word with the query). Not collective.
   virtual std::vector<std::vector<int32_t>> Retrieve(const std::vector<int32_t>& query_rows,
                                                      int k) const = 0;
 };

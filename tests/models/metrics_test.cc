@@ -29,6 +29,7 @@ TEST(MetricsTest, HandComputedQuery) {
   double ideal3 = 1.0 + 1.0 / std::log2(3.0) + 0.1 / 2.0;
   EXPECT_NEAR(m.Ndcg(3), 1.05 / ideal3, 1e-12);
   EXPECT_THROW(m.Recall(10), Error);
+  EXPECT_THROW(m.Add({12, 12}, q), Error);
 }
 
 TEST(MetricsTest, AveragesOverQueriesAndSkipsQueriesWithoutRelevantProducts) {
