@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <utility>
 
 #include "core/log.h"
 
@@ -31,6 +32,11 @@ void Progress::Update(int64_t done) {
   Print(false);
 }
 
+void Progress::Update(int64_t done, std::string note) {
+  note_ = std::move(note);
+  Update(done);
+}
+
 void Progress::Finish() {
   if (finished_) return;
   finished_ = true;
@@ -50,11 +56,13 @@ void Progress::Print(bool final) {
     std::snprintf(line, sizeof(line), "%s: %lld %s in %.2fs (%.0f %s/s)", label_.c_str(),
                   static_cast<long long>(done_), unit_.c_str(), seconds, rate, unit_.c_str());
   }
+  std::string text = line;
+  if (!note_.empty()) text += ", " + note_;
   if (tty_) {
-    std::fprintf(stderr, "\r\033[K%s%s", line, final ? "\n" : "");
+    std::fprintf(stderr, "\r\033[K%s%s", text.c_str(), final ? "\n" : "");
     std::fflush(stderr);
   } else {
-    LogLine(LogLevel::kInfo, line);
+    LogLine(LogLevel::kInfo, text);
   }
 }
 

@@ -19,13 +19,15 @@ class Progress {
 
   // Sets the units done so far; prints at most ~10 times a second on a terminal.
   void Update(int64_t done);
+  // The same, with a note shown after the counts ("loss 0.4213"), kept until the next note.
+  void Update(int64_t done, std::string note);
   // Prints the final line with the elapsed time and rate.
   void Finish();
 
  private:
   void Print(bool final);
 
-  std::string label_, unit_;
+  std::string label_, unit_, note_;
   int64_t total_, done_ = 0;
   bool enabled_, tty_, finished_ = false;
   std::chrono::steady_clock::time_point start_, last_print_;

@@ -53,14 +53,17 @@ int Generate(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
   data::GeneratorOptions g;
   std::string out;
   po::options_description options("generate options");
-  options.add_options()("out,o", po::value(&out)->required(), "output dataset.h5 path")(
-      "products", po::value(&g.products)->default_value(g.products), "number of products")(
-      "queries", po::value(&g.queries)->default_value(g.queries), "number of queries")(
-      "judged-per-query", po::value(&g.judged_per_query)->default_value(g.judged_per_query),
-      "judged products per query")(
-      "cold-fraction", po::value(&g.cold_fraction)->default_value(g.cold_fraction),
-      "share of products never judged for a train or valid query (cold start)")(
-      "seed", po::value(&g.seed)->default_value(g.seed), "random seed; same seed, same file");
+  // clang-format off
+  options.add_options()
+      ("out,o", po::value(&out)->required(), "output dataset.h5 path")
+      ("products", po::value(&g.products)->default_value(g.products), "number of products")
+      ("queries", po::value(&g.queries)->default_value(g.queries), "number of queries")
+      ("judged-per-query", po::value(&g.judged_per_query)->default_value(g.judged_per_query),
+       "judged products per query")
+      ("cold-fraction", po::value(&g.cold_fraction)->default_value(g.cold_fraction),
+       "share of products never judged for a train or valid query (cold start)")
+      ("seed", po::value(&g.seed)->default_value(g.seed), "random seed; same seed, same file");
+  // clang-format on
   po::variables_map vm;
   if (!Parse(args, options, {}, "Usage: recsys_data generate --out FILE [OPTIONS]",
              mpi.world_rank() == 0, &vm)) {
@@ -90,34 +93,37 @@ int Convert(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
   std::string format, in, out, delimiter = "auto";
   data::JudgmentsOptions j;
   po::options_description options("convert options");
-  options.add_options()("format", po::value(&format)->required(), "input layout: esci | judgments")(
-      "in,i", po::value(&in)->required(), "input CSV or TSV file (UTF-8, header row)")(
-      "out,o", po::value(&out)->required(), "output dataset.h5 path")(
-      "delimiter", po::value(&delimiter)->default_value(delimiter),
-      "field delimiter: auto | comma | tab")(
-      "valid-fraction", po::value(&j.valid_fraction)->default_value(j.valid_fraction),
-      "share of queries (by a stable hash of the query id) moved to the validation split; "
-      "esci: taken from train queries")(
-      "test-fraction", po::value(&j.test_fraction)->default_value(j.test_fraction),
-      "judgments without --split-column: share of queries in the test split")(
-      "query-column", po::value(&j.query_column)->default_value(j.query_column),
-      "judgments: query text column")(
-      "query-id-column", po::value(&j.query_id_column),
-      "judgments: query id column (default: the query text identifies the query)")(
-      "product-column", po::value(&j.product_id_column)->default_value(j.product_id_column),
-      "judgments: product id column")("title-column",
-                                      po::value(&j.title_column)->default_value(j.title_column),
-                                      "judgments: product title column")(
-      "label-column", po::value(&j.label_column)->default_value(j.label_column),
-      "judgments: relevance label column")(
-      "label-map", po::value(&j.label_map),
-      "judgments: LABEL=GRADE list mapping labels to grades 0 (irrelevant) .. 3 (exact), e.g. "
-      "'Exact=3,Substitute=2,Complement=1,Irrelevant=0' or '0=0,1=0,2=2,3=3,4=3'; default: "
-      "labels are the grades 0..3")("brand-column", po::value(&j.brand_column),
-                                    "judgments: optional brand column")(
-      "colour-column", po::value(&j.colour_column), "judgments: optional colour column")(
-      "split-column", po::value(&j.split_column),
-      "judgments: optional split column (train / valid / test)");
+  // clang-format off
+  options.add_options()
+      ("format", po::value(&format)->required(), "input layout: esci | judgments")
+      ("in,i", po::value(&in)->required(), "input CSV or TSV file (UTF-8, header row)")
+      ("out,o", po::value(&out)->required(), "output dataset.h5 path")
+      ("delimiter", po::value(&delimiter)->default_value(delimiter),
+       "field delimiter: auto | comma | tab")
+      ("valid-fraction", po::value(&j.valid_fraction)->default_value(j.valid_fraction),
+       "share of queries (by a stable hash of the query id) moved to the validation split; "
+       "esci: taken from train queries")
+      ("test-fraction", po::value(&j.test_fraction)->default_value(j.test_fraction),
+       "judgments without --split-column: share of queries in the test split")
+      ("query-column", po::value(&j.query_column)->default_value(j.query_column),
+       "judgments: query text column")
+      ("query-id-column", po::value(&j.query_id_column),
+       "judgments: query id column (default: the query text identifies the query)")
+      ("product-column", po::value(&j.product_id_column)->default_value(j.product_id_column),
+       "judgments: product id column")
+      ("title-column", po::value(&j.title_column)->default_value(j.title_column),
+       "judgments: product title column")
+      ("label-column", po::value(&j.label_column)->default_value(j.label_column),
+       "judgments: relevance label column")
+      ("label-map", po::value(&j.label_map),
+       "judgments: LABEL=GRADE list mapping labels to grades 0 (irrelevant) .. 3 (exact), e.g. "
+       "'Exact=3,Substitute=2,Complement=1,Irrelevant=0' or '0=0,1=0,2=2,3=3,4=3'; default: "
+       "labels are the grades 0..3")
+      ("brand-column", po::value(&j.brand_column), "judgments: optional brand column")
+      ("colour-column", po::value(&j.colour_column), "judgments: optional colour column")
+      ("split-column", po::value(&j.split_column),
+       "judgments: optional split column (train / valid / test)");
+  // clang-format on
   po::variables_map vm;
   if (!Parse(args, options, {},
              "Usage: recsys_data convert --format esci|judgments --in FILE --out FILE "
@@ -152,7 +158,10 @@ int Convert(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
 int Inspect(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
   std::string path;
   po::options_description options("inspect options");
-  options.add_options()("file", po::value(&path)->required(), "dataset.h5 to describe");
+  // clang-format off
+  options.add_options()
+      ("file", po::value(&path)->required(), "dataset.h5 to describe");
+  // clang-format on
   po::positional_options_description positional;
   positional.add("file", 1);
   po::variables_map vm;

@@ -1,0 +1,199 @@
+// recsys_bench_train: two-tower training throughput of the data-parallel trainer.
+//   mpirun -np P recsys_bench_train [--batch 512] [--steps 30] [--inputs synthetic|dataset]
+// Prints global samples/s and ms per step for P ranks (bench/run_train_bench.sh runs P = 1 and 2
+// and prints the scaling table).
+//
+// The model and inputs mirror TRAINING_REFERENCE.md, whose PyTorch figures this compares to:
+// query tower EmbeddingBag(2^18, 64, mean) -> 128 -> 64, product tower EmbeddingBag(2^18, 64) +
+// brand (5000 x 16) + category (500 x 16) -> 128 -> 64 (plus this model's colour table and six
+// numeric inputs), in-batch softmax at temperature 0.05, Adam lr 1e-3, `--batch` examples PER
+// RANK (so the global batch grows with the ranks, as with DDP), one thread per rank.
+//   --inputs synthetic: random ids, 12 per query and 40 per title, as the reference used.
+//   --inputs dataset: a generated catalogue featurised for real (more ids per text) trained
+//     through the base variant's objective, i.e. exactly what `recsys_train` runs.
+
+#include <torch/torch.h>
+
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "data/catalog_generator.h"
+#include "dist/data_parallel.h"
+#include "dist/distributed_sampler.h"
+#include "dist/mpi_communicator.h"
+#include "launch/main_util.h"
+#include "models/data_parallel_trainer.h"
+#include "models/recall_losses.h"
+#include "models/recall_objective.h"
+#include "models/two_tower.h"
+
+namespace po = boost::program_options;
+
+namespace recsys::bench {
+namespace {
+
+struct TrainBenchOptions {
+  int64_t batch = 512;  // examples per rank per step
+  int64_t steps = 30;   // timed steps
+  int64_t warmup = 5;   // untimed steps first
+  int threads = 1;      // torch threads per rank
+  std::string inputs = "synthetic";
+  int64_t products = 20000;  // catalogue size for --inputs dataset
+  std::string csv;           // append a result row here (rank 0)
+};
+
+models::TwoTowerOptions ReferenceModel() {
+  return models::TwoTowerOptions()
+      .num_buckets(int64_t{1} << 18)
+      .text_dim(64)
+      .hidden(128)
+      .dim(64)
+      .num_brands(5000)
+      .num_categories(500)
+      .num_colours(32)
+      .temperature(0.05);
+}
+
+// Random ids in CSR form: n texts of `per_text` ids each.
+void RandomIds(int64_t n, int64_t per_text, torch::Tensor* ids, torch::Tensor* offsets) {
+  *ids = torch::randint(int64_t{1} << 18, {n * per_text}, torch::kInt64);
+  *offsets = torch::arange(0, n * per_text, per_text, torch::kInt64);
+}
+
+// One step's local loss on synthetic inputs: in-batch softmax over the GLOBAL batch's products
+// (gathered across ranks), as the base variant computes it.
+torch::Tensor SyntheticLoss(models::TwoTower& model, int64_t batch, dist::Communicator& comm) {
+  models::QueryBatch q;
+  RandomIds(batch, 12, &q.ids, &q.offsets);
+  models::ProductBatch p;
+  RandomIds(batch, 40, &p.title_ids, &p.title_offsets);
+  p.brand = torch::randint(5000, {batch}, torch::kInt64);
+  p.category = torch::randint(500, {batch}, torch::kInt64);
+  p.colour = torch::randint(32, {batch}, torch::kInt64);
+  p.numeric = torch::randn({batch, models::kNumericFeatures});
+  const torch::Tensor queries = model->query->forward(q);
+  const torch::Tensor products = dist::AllGatherRows(
+      model->product->forward(p), std::vector<int64_t>(comm.size(), batch), comm);
+  const torch::Tensor logits = torch::matmul(queries, products.t()) * model->scale();
+  const torch::Tensor target = torch::arange(batch, torch::kInt64) + comm.rank() * batch;
+  const torch::Tensor loss =
+      models::SoftmaxLoss(logits, target, torch::zeros(logits.sizes(), torch::kBool));
+  return loss.sum() / static_cast<double>(batch * comm.size());
+}
+
+int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
+  TrainBenchOptions o;
+  po::options_description options(
+      "Usage: mpirun -np P recsys_bench_train [OPTIONS]\n"
+      "Times data-parallel two-tower training steps on P ranks (model and inputs: see the\n"
+      "comment at the top of bench/recsys_bench_train.cc). Options");
+  options.add_options()("help,h", "show this help")(
+      "batch", po::value(&o.batch)->default_value(o.batch), "examples per rank per step")(
+      "steps", po::value(&o.steps)->default_value(o.steps), "timed steps")(
+      "warmup", po::value(&o.warmup)->default_value(o.warmup), "untimed steps before")(
+      "threads", po::value(&o.threads)->default_value(o.threads), "torch threads per rank")(
+      "inputs", po::value(&o.inputs)->default_value(o.inputs), "synthetic | dataset")(
+      "products", po::value(&o.products)->default_value(o.products),
+      "catalogue size with --inputs dataset")(
+      "csv", po::value(&o.csv),
+      "append a result row (ranks,threads,batch_per_rank,inputs,"
+      "samples_per_s,ms_per_step) to this file");
+  po::variables_map vm;
+  po::store(po::parse_command_line(argc, argv, options), vm);
+  if (vm.count("help")) {
+    if (mpi.world_rank() == 0) std::cout << options << std::endl;
+    return 0;
+  }
+  po::notify(vm);
+  if (o.batch < 1 || o.steps < 1 || o.warmup < 0 || o.threads < 1) {
+    throw launch::UsageError("--batch, --steps and --threads must be positive");
+  }
+  if (o.inputs != "synthetic" && o.inputs != "dataset") {
+    throw launch::UsageError("--inputs must be synthetic or dataset, not " + o.inputs);
+  }
+  torch::set_num_threads(o.threads);
+  dist::MpiCommunicator comm(MPI_COMM_WORLD);
+  torch::manual_seed(1 + comm.rank());  // different synthetic inputs on every rank
+
+  data::Dataset dataset;
+  std::unique_ptr<models::RecallObjective> objective;
+  if (o.inputs == "dataset") {
+    data::GeneratorOptions g;
+    g.products = o.products;
+    g.queries = o.products / 2;
+    data::CatalogGenerator generator(g);
+    generator.FillVocabularies(&dataset);
+    dataset.products = generator.MakeProducts(0, g.products);
+    generator.MakeQueries(0, g.queries, &dataset.queries, &dataset.pairs);
+    models::RecallObjectiveOptions objective_options;
+    objective_options.random_negatives = 0;  // in-batch negatives only, as the reference
+    objective = std::make_unique<models::RecallObjective>(models::RecallVariant::kBase, dataset,
+                                                          objective_options);
+  }
+  models::TwoTower model(ReferenceModel());
+  const models::TwoTowerFeaturizer featurizer(model->options);
+  dist::DistributedSampler sampler(objective ? objective->num_examples() : 1, o.batch * comm.size(),
+                                   comm.rank(), comm.size(), 1);
+  models::TrainerOptions trainer_options;
+  trainer_options.learning_rate = 1e-3;
+  trainer_options.warmup_steps = 0;
+  trainer_options.decay = models::LrDecay::kConstant;
+  trainer_options.clip_norm = 0;
+  models::DataParallelTrainer trainer(*model, model->sparse_parameters(), trainer_options,
+                                      o.warmup + o.steps, comm);
+  auto step = [&](int64_t s) {
+    if (!objective) return trainer.Step(SyntheticLoss(model, o.batch, comm));
+    const int64_t epoch = s / sampler.steps_per_epoch(), in_epoch = s % sampler.steps_per_epoch();
+    return trainer.Step(objective->LocalLoss(model, featurizer,
+                                             sampler.GlobalBatch(epoch, in_epoch), s, epoch, comm));
+  };
+  for (int64_t s = 0; s < o.warmup; ++s) step(s);
+  comm.Barrier();
+  const auto start = std::chrono::steady_clock::now();
+  double loss = 0;
+  models::DataParallelTrainer::StepSeconds phases;
+  for (int64_t s = o.warmup; s < o.warmup + o.steps; ++s) {
+    loss = step(s);
+    phases.backward += trainer.last_step_seconds().backward;
+    phases.exchange += trainer.last_step_seconds().exchange;
+    phases.update += trainer.last_step_seconds().update;
+  }
+  comm.Barrier();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double samples_per_s = o.steps * o.batch * comm.size() / seconds;
+  const double ms_per_step = 1000.0 * seconds / o.steps;
+  if (comm.rank() == 0) {
+    std::printf(
+        "ranks %d, threads %d, batch %lld per rank, %s inputs: %.0f samples/s, %.1f "
+        "ms/step (last loss %.3f)\n",
+        comm.size(), o.threads, static_cast<long long>(o.batch), o.inputs.c_str(), samples_per_s,
+        ms_per_step, loss);
+    const double backward = 1000 * phases.backward / o.steps;
+    const double exchange = 1000 * phases.exchange / o.steps;
+    const double update = 1000 * phases.update / o.steps;
+    std::printf(
+        "  ms per step on rank 0: forward %.1f, backward %.1f, gradient exchange %.1f, "
+        "clip + update %.1f\n",
+        ms_per_step - backward - exchange - update, backward, exchange, update);
+    if (!o.csv.empty()) {
+      std::ofstream out(o.csv, std::ios::app);
+      out << comm.size() << "," << o.threads << "," << o.batch << "," << o.inputs << ","
+          << samples_per_s << "," << ms_per_step << "\n";
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace recsys::bench
+
+int main(int argc, char** argv) {
+  return recsys::launch::RunMain(
+      "recsys_bench_train", argc, argv,
+      [&](recsys::dist::MpiRuntime& mpi) { return recsys::bench::Run(argc, argv, mpi); });
+}

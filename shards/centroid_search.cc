@@ -1,0 +1,52 @@
+#include "shards/centroid_search.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "core/error.h"
+#include "shards/inner_products.h"
+#include "shards/top_k.h"
+
+namespace recsys::shards {
+
+void NearestCentroids(const float* x, int64_t n, const float* centroids, int64_t k, int64_t d,
+                      int32_t* assign, float* score) {
+  RECSYS_CHECK(k >= 1 && k <= INT32_MAX, "k = " << k);
+  std::vector<float> scores(std::min(n, kAssignBlockRows) * k);
+  for (int64_t begin = 0; begin < n; begin += kAssignBlockRows) {
+    const int64_t rows = std::min(kAssignBlockRows, n - begin);
+    InnerProducts(x + begin * d, rows, centroids, k, d, scores.data());
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* row = scores.data() + i * k;
+      // First maximum: ties go to the smaller centroid.
+      const int64_t best = std::max_element(row, row + k) - row;
+      assign[begin + i] = static_cast<int32_t>(best);
+      score[begin + i] = row[best];
+    }
+  }
+}
+
+std::vector<int32_t> ProbeClusters(const float* queries, int64_t nq, const float* centroids,
+                                   int64_t k, int64_t d, int64_t nprobe) {
+  RECSYS_CHECK(nprobe >= 1 && nprobe <= k, "nprobe " << nprobe << " not in [1, " << k << "]");
+  std::vector<int32_t> probes(nq * nprobe);
+  std::vector<int64_t> cluster_ids(k);
+  std::iota(cluster_ids.begin(), cluster_ids.end(), 0);
+  constexpr int64_t kBlock = 256;
+  std::vector<float> scores(std::min(nq, kBlock) * k);
+  TopK top(nprobe);
+  std::vector<int64_t> best(nprobe);
+  std::vector<float> best_scores(nprobe);
+  for (int64_t begin = 0; begin < nq; begin += kBlock) {
+    const int64_t rows = std::min(kBlock, nq - begin);
+    InnerProducts(queries + begin * d, rows, centroids, k, d, scores.data());
+    for (int64_t i = 0; i < rows; ++i) {
+      top.PushBlock(scores.data() + i * k, cluster_ids.data(), k);
+      top.Extract(best.data(), best_scores.data());
+      std::copy(best.begin(), best.end(), probes.begin() + (begin + i) * nprobe);
+    }
+  }
+  return probes;
+}
+
+}  // namespace recsys::shards

@@ -1,0 +1,148 @@
+#include "shards/ivf_shard.h"
+
+#include <algorithm>
+#include <iomanip>
+#include <memory>
+#include <set>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "shards/cluster_balance.h"
+#include "shards/collective_error.h"
+#include "shards/inner_products.h"
+#include "shards/shard_file.h"
+#include "shards/top_k.h"
+
+namespace recsys::shards {
+namespace {
+// One read from a shard file moves at most this many rows (bounds the temporary copy).
+constexpr int64_t kMaxRowsPerRead = 1 << 18;
+// Scan blocks: queries per sgemm, and cluster rows per sgemm (a 1 MiB score block).
+constexpr int64_t kQueryBlock = 256;
+constexpr int64_t kRowBlock = 1024;
+}  // namespace
+
+IvfShard IvfShard::Load(const std::string& dir, const IndexLoadOptions& options,
+                        dist::Communicator& comm) {
+  IvfShard shard;
+  IndexManifest& m = shard.manifest_;
+  CollectiveTry(comm, [&] {
+    m = ReadManifest(dir);
+    RECSYS_CHECK(
+        options.expected_model_version.empty() || m.model_version == options.expected_model_version,
+        ManifestPath(dir) << ": index built from embedding model '" << m.model_version
+                          << "', expected '" << options.expected_model_version
+                          << "'; rebuild the index for this model");
+  });
+  const int rank = comm.rank();
+  shard.owners_ = BalanceClusters(m.cluster_sizes, comm.size());
+
+  // Slots in (shard file, cluster) order, so that a file's consecutive clusters land next to
+  // each other and are read in one go.
+  std::vector<int64_t> mine;
+  for (int64_t c = 0; c < m.nlist; ++c) {
+    if (shard.owners_[c] == rank) mine.push_back(c);
+  }
+  std::stable_sort(mine.begin(), mine.end(),
+                   [&](int64_t a, int64_t b) { return m.cluster_shard[a] < m.cluster_shard[b]; });
+  shard.slot_of_.assign(m.nlist, -1);
+  shard.offsets_.assign(1, 0);
+  for (size_t s = 0; s < mine.size(); ++s) {
+    shard.slot_of_[mine[s]] = static_cast<int64_t>(s);
+    shard.offsets_.push_back(shard.offsets_.back() + m.cluster_sizes[mine[s]]);
+  }
+  shard.ids_.resize(shard.offsets_.back());
+  shard.vectors_.resize(shard.offsets_.back() * m.dim);
+
+  std::set<int64_t> files;
+  for (int64_t f = rank; f < m.shards; f += comm.size()) files.insert(f);
+  for (int64_t c : mine) files.insert(m.cluster_shard[c]);
+  CollectiveTry(comm, [&] {
+    for (int64_t f : files) {
+      const ShardFileReader reader(dir, m, f);
+      const std::vector<int64_t>& clusters = reader.clusters();
+      const std::vector<int64_t>& offsets = reader.offsets();
+      // Runs of consecutive table entries owned here; their slots are consecutive too.
+      for (size_t i = 0; i < clusters.size();) {
+        if (shard.owners_[clusters[i]] != rank) {
+          ++i;
+          continue;
+        }
+        size_t j = i + 1;
+        while (j < clusters.size() && shard.owners_[clusters[j]] == rank &&
+               offsets[j + 1] - offsets[i] <= kMaxRowsPerRead) {
+          ++j;
+        }
+        const int64_t at = shard.offsets_[shard.slot_of_[clusters[i]]];
+        reader.ReadClusters(static_cast<int64_t>(i), static_cast<int64_t>(j - i),
+                            shard.ids_.data() + at, shard.vectors_.data() + at * m.dim);
+        i = j;
+      }
+    }
+  });
+  if (rank == 0) {
+    const std::vector<int64_t> loads = RankLoads(m.cluster_sizes, shard.owners_, comm.size());
+    RECSYS_INFO("index " << dir << ": " << m.rows << " vectors, " << m.nlist << " clusters from "
+                         << m.shards << " shard file(s) on " << comm.size()
+                         << " rank(s); imbalance " << std::fixed << std::setprecision(3)
+                         << Imbalance(loads));
+  }
+  return shard;
+}
+
+IvfShard::ClusterRows IvfShard::Cluster(int64_t cluster) const {
+  RECSYS_CHECK(cluster >= 0 && cluster < nlist() && slot_of_[cluster] >= 0,
+               "cluster " << cluster << " is not owned by this rank");
+  const int64_t slot = slot_of_[cluster];
+  const int64_t begin = offsets_[slot];
+  return {ids_.data() + begin, vectors_.data() + begin * dim(), offsets_[slot + 1] - begin};
+}
+
+void IvfShard::Scan(const float* queries, int64_t nq, std::vector<Probe> probes, int64_t k,
+                    int64_t* ids, float* scores) const {
+  const int64_t d = dim();
+  std::sort(probes.begin(), probes.end(), [](const Probe& a, const Probe& b) {
+    return a.cluster != b.cluster ? a.cluster < b.cluster : a.query < b.query;
+  });
+  std::vector<TopK> tops(nq, TopK(k));
+  // Buffers for the largest group of queries met (a single query needs 4 KiB, not 1 MiB).
+  int64_t largest_group = 0;
+  for (size_t i = 0, run = 0; i < probes.size(); ++i) {
+    if (i > 0 && probes[i].cluster != probes[i - 1].cluster) run = i;
+    largest_group = std::max<int64_t>(largest_group, std::min<int64_t>(kQueryBlock, i - run + 1));
+  }
+  std::vector<float> block_queries(largest_group * d);
+  std::vector<float> block_scores(largest_group * kRowBlock);
+  for (size_t run = 0; run < probes.size();) {
+    size_t run_end = run;
+    while (run_end < probes.size() && probes[run_end].cluster == probes[run].cluster) ++run_end;
+    const ClusterRows rows = Cluster(probes[run].cluster);
+    for (size_t g = run; g < run_end; g += kQueryBlock) {
+      const int64_t group = std::min<int64_t>(kQueryBlock, run_end - g);
+      for (int64_t i = 0; i < group; ++i) {
+        const int32_t q = probes[g + i].query;
+        RECSYS_CHECK(q >= 0 && q < nq, "probe of query " << q << " in a batch of " << nq);
+        std::copy(queries + q * d, queries + (q + 1) * d, block_queries.begin() + i * d);
+      }
+      for (int64_t begin = 0; begin < rows.size; begin += kRowBlock) {
+        const int64_t count = std::min(kRowBlock, rows.size - begin);
+        InnerProducts(block_queries.data(), group, rows.vectors + begin * d, count, d,
+                      block_scores.data());
+        for (int64_t i = 0; i < group; ++i) {
+          tops[probes[g + i].query].PushBlock(block_scores.data() + i * count, rows.ids + begin,
+                                              count);
+        }
+      }
+    }
+    run = run_end;
+  }
+  for (int64_t q = 0; q < nq; ++q) tops[q].Extract(ids + q * k, scores + q * k);
+}
+
+int64_t IvfShard::MemoryBytes() const {
+  return static_cast<int64_t>(vectors_.size() * sizeof(float) + ids_.size() * sizeof(int64_t) +
+                              offsets_.size() * sizeof(int64_t) +
+                              manifest_.centroids.size() * sizeof(float));
+}
+
+}  // namespace recsys::shards

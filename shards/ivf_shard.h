@@ -1,0 +1,73 @@
+#pragma once
+// The part of a sharded index one rank holds: every centroid, and the vectors of the clusters it
+// owns, with the exact in-cluster search over them.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dist/communicator.h"
+#include "shards/index_manifest.h"
+
+namespace recsys::shards {
+
+struct IndexLoadOptions {
+  // When non-empty, the manifest's model_version must equal it: queries embedded by one model
+  // must not search vectors made by another.
+  std::string expected_model_version;
+};
+
+// A query that probes a cluster: one unit of in-cluster work.
+struct Probe {
+  int32_t cluster = 0;
+  int32_t query = 0;
+};
+
+class IvfShard {
+ public:
+  // COLLECTIVE. Loads the index in dir (written by any number of ranks) on comm's ranks: every
+  // rank reads the manifest, computes the same owners (BalanceClusters over the manifest's
+  // cluster sizes and comm.size() ranks) and reads the clusters it owns from whichever shard
+  // files hold them; rank s % size also checks shard file s whole, so a missing shard file is
+  // found even when it holds nothing this load needs. Rank 0 logs the imbalance. A missing or
+  // corrupt manifest or shard, a shard of another build, or a model version other than the
+  // expected one throws recsys::Error naming the file, on every rank.
+  static IvfShard Load(const std::string& dir, const IndexLoadOptions& options,
+                       dist::Communicator& comm);
+
+  // The rows of one owned cluster: ids (size size) and vectors (size size * dim), ascending id.
+  struct ClusterRows {
+    const int64_t* ids = nullptr;
+    const float* vectors = nullptr;
+    int64_t size = 0;
+  };
+  bool Owns(int64_t cluster) const { return slot_of_[cluster] >= 0; }
+  ClusterRows Cluster(int64_t cluster) const;
+
+  // Exact search of the owned clusters. queries: size nq * dim. probes: which query scans which
+  // cluster (clusters owned by this rank; any order). Queries that probe the same cluster are
+  // scored together, one sgemm per cluster and block of queries, so a (query, vector) score
+  // depends only on the cluster and on which queries of the batch probe it, not on the rank.
+  // ids and scores (size nq * k) receive each query's top k in SearchResult's layout.
+  // Not collective.
+  void Scan(const float* queries, int64_t nq, std::vector<Probe> probes, int64_t k, int64_t* ids,
+            float* scores) const;
+
+  const IndexManifest& manifest() const { return manifest_; }
+  int64_t dim() const { return manifest_.dim; }
+  int64_t nlist() const { return manifest_.nlist; }
+  // Owner of each cluster at this load (size nlist).
+  const std::vector<int32_t>& owners() const { return owners_; }
+  // Bytes this rank holds for search: its vectors, ids and offsets, and the centroids.
+  int64_t MemoryBytes() const;
+
+ private:
+  IndexManifest manifest_;
+  std::vector<int32_t> owners_;
+  std::vector<int64_t> slot_of_;  // size nlist: the owned cluster's slot, or -1
+  std::vector<int64_t> offsets_;  // size slots + 1: slot s is rows [offsets_[s], offsets_[s+1])
+  std::vector<int64_t> ids_;
+  std::vector<float> vectors_;
+};
+
+}  // namespace recsys::shards
