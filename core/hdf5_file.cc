@@ -178,6 +178,11 @@ void H5Writer::SetAttribute(const std::string& object, const std::string& key, d
   });
 }
 
+void H5Writer::SetFormat(const std::string& format, int64_t version) {
+  SetAttribute("/", "format", format);
+  SetAttribute("/", "format_version", version);
+}
+
 void H5Writer::Commit() {
   RECSYS_CHECK(impl_, path_ << ": Commit() called twice");
   Guard(path_, tmp_path_, "flush and close", [&] {
@@ -303,6 +308,14 @@ bool H5Reader::HasAttribute(const std::string& object, const std::string& key) c
     return 0;
   });
   return found;
+}
+
+void H5Reader::CheckFormat(const std::string& format, int64_t version) const {
+  RECSYS_CHECK(HasAttribute("/", "format") && StringAttribute("/", "format") == format,
+               path_ << ": not a " << format << " file (no format=" << format << " attribute)");
+  const int64_t stored = Int64Attribute("/", "format_version");
+  RECSYS_CHECK(stored == version, path_ << ": " << format << " format version " << stored
+                                        << ", this build reads version " << version);
 }
 
 std::string H5Reader::StringAttribute(const std::string& object, const std::string& key) const {

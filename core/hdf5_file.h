@@ -75,6 +75,9 @@ class H5Writer {
   void SetAttribute(const std::string& object, const std::string& key, int64_t value);
   void SetAttribute(const std::string& object, const std::string& key, double value);
 
+  // Marks the file as one of the project's formats: root attributes format and format_version.
+  void SetFormat(const std::string& format, int64_t version);
+
   void Commit();
   const std::string& path() const { return path_; }
 
@@ -122,6 +125,8 @@ class H5Reader {
   int64_t Int64Attribute(const std::string& object, const std::string& key) const;
   double DoubleAttribute(const std::string& object, const std::string& key) const;
   bool HasAttribute(const std::string& object, const std::string& key) const;
+  // Throws naming the file unless H5Writer::SetFormat(format, version) marked it.
+  void CheckFormat(const std::string& format, int64_t version) const;
 
   const std::string& path() const { return path_; }
 

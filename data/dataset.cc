@@ -232,20 +232,14 @@ void WriteDataset(const Dataset& d, const std::string& path) {
   w.Write("pairs/click", d.pairs.click);
   w.Write("pairs/position", d.pairs.position);
 
-  w.SetAttribute("/", "format", std::string("recsys-dataset"));
-  w.SetAttribute("/", "format_version", kFormatVersion);
+  w.SetFormat("recsys-dataset", kFormatVersion);
   w.SetAttribute("/", "source", d.source);
   w.Commit();
 }
 
 Dataset ReadDataset(const std::string& path) {
   H5Reader r(path);
-  RECSYS_CHECK(
-      r.HasAttribute("/", "format") && r.StringAttribute("/", "format") == "recsys-dataset",
-      path << ": not a recsys dataset file (no format=recsys-dataset attribute)");
-  int64_t version = r.Int64Attribute("/", "format_version");
-  RECSYS_CHECK(version == kFormatVersion, path << ": dataset format version " << version
-                                               << ", this build reads version " << kFormatVersion);
+  r.CheckFormat("recsys-dataset", kFormatVersion);
   Dataset d;
   d.brands = r.ReadStrings("vocab/brands");
   d.colours = r.ReadStrings("vocab/colours");

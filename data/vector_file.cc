@@ -15,20 +15,14 @@ void WriteVectors(const std::string& path, const std::vector<float>& values, int
       path << ": " << values.size() << " values do not make " << rows << " rows of " << dim);
   H5Writer w(path);
   w.Write("vectors", values.data(), {static_cast<uint64_t>(rows), static_cast<uint64_t>(dim)});
-  w.SetAttribute("/", "format", std::string("recsys-vectors"));
-  w.SetAttribute("/", "format_version", kFormatVersion);
+  w.SetFormat("recsys-vectors", kFormatVersion);
   w.SetAttribute("/", "model_version", model_version);
   w.Commit();
 }
 
 VectorFileInfo ReadVectorInfo(const std::string& path) {
   H5Reader r(path);
-  RECSYS_CHECK(
-      r.HasAttribute("/", "format") && r.StringAttribute("/", "format") == "recsys-vectors",
-      path << ": not a recsys vectors file (no format=recsys-vectors attribute)");
-  int64_t version = r.Int64Attribute("/", "format_version");
-  RECSYS_CHECK(version == kFormatVersion, path << ": vectors format version " << version
-                                               << ", this build reads " << kFormatVersion);
+  r.CheckFormat("recsys-vectors", kFormatVersion);
   std::vector<uint64_t> shape = r.Shape("vectors");
   RECSYS_CHECK(shape.size() == 2 && shape[1] > 0,
                path << ": 'vectors' must be a 2-D dataset [rows, dim]");

@@ -30,8 +30,7 @@ void WriteCheckpointInfo(H5Writer& out, const CheckpointInfo& info,
   }
   out.WriteStrings("config/keys", keys);
   out.WriteStrings("config/values", values);
-  out.SetAttribute("/", "format", std::string(kFormat));
-  out.SetAttribute("/", "format_version", kFormatVersion);
+  out.SetFormat(kFormat, kFormatVersion);
   out.SetAttribute("/", "model", info.model);
   out.SetAttribute("/", "step", info.step);
   out.SetAttribute("/", "epoch", info.epoch);
@@ -40,11 +39,7 @@ void WriteCheckpointInfo(H5Writer& out, const CheckpointInfo& info,
 }
 
 CheckpointInfo ReadCheckpointInfo(const H5Reader& in) {
-  RECSYS_CHECK(in.HasAttribute("/", "format") && in.StringAttribute("/", "format") == kFormat,
-               in.path() << " is not a recsys checkpoint (no format=" << kFormat << ")");
-  const int64_t version = in.Int64Attribute("/", "format_version");
-  RECSYS_CHECK(version == kFormatVersion, in.path() << ": checkpoint format version " << version
-                                                    << ", this build reads " << kFormatVersion);
+  in.CheckFormat(kFormat, kFormatVersion);
   CheckpointInfo info;
   info.model = in.StringAttribute("/", "model");
   info.step = in.Int64Attribute("/", "step");

@@ -91,8 +91,11 @@ IndexManifest BuildIndex(const IndexBuildOptions& options, dist::Communicator& c
   std::ostringstream build_info;
   build_info << "spherical k-means: nlist " << nlist << ", seed " << options.seed << ", "
              << options.iterations << " iterations on " << train_total << " of " << info.rows
-             << " rows; objective (sum of 1 - cosine) " << clusters.objective.front() << " -> "
-             << clusters.objective.back() << "; " << clusters.splits << " empty-cluster splits";
+             << " rows; " << clusters.splits << " empty-cluster splits";
+  if (!clusters.objective.empty()) {
+    build_info << "; objective (sum of 1 - cosine) " << clusters.objective.front() << " -> "
+               << clusters.objective.back();
+  }
   if (comm.rank() == 0) RECSYS_INFO(build_info.str());
   std::vector<int64_t> ids(n);
   for (int64_t i = 0; i < n; ++i) ids[i] = slice.begin + i;

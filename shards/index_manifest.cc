@@ -29,8 +29,7 @@ void WriteManifest(const std::string& dir, const IndexManifest& m) {
           {static_cast<uint64_t>(m.nlist), static_cast<uint64_t>(m.dim)});
   w.Write("cluster_sizes", m.cluster_sizes);
   w.Write("cluster_shard", m.cluster_shard);
-  w.SetAttribute("/", "format", std::string(kFormat));
-  w.SetAttribute("/", "format_version", kFormatVersion);
+  w.SetFormat(kFormat, kFormatVersion);
   w.SetAttribute("/", "metric", std::string(kMetric));
   w.SetAttribute("/", "model_version", m.model_version);
   w.SetAttribute("/", "build_info", m.build_info);
@@ -45,11 +44,7 @@ void WriteManifest(const std::string& dir, const IndexManifest& m) {
 IndexManifest ReadManifest(const std::string& dir) {
   const std::string path = ManifestPath(dir);
   H5Reader r(path);
-  RECSYS_CHECK(r.HasAttribute("/", "format") && r.StringAttribute("/", "format") == kFormat,
-               path << ": not a recsys index manifest (no format=" << kFormat << " attribute)");
-  const int64_t version = r.Int64Attribute("/", "format_version");
-  RECSYS_CHECK(version == kFormatVersion, path << ": index format version " << version
-                                               << ", this build reads " << kFormatVersion);
+  r.CheckFormat(kFormat, kFormatVersion);
   const std::string metric = r.StringAttribute("/", "metric");
   RECSYS_CHECK(metric == kMetric,
                path << ": metric '" << metric << "', this build searches by " << kMetric);

@@ -140,12 +140,11 @@ KMeansResult TrainKMeans(const float* points, int64_t n, int64_t d, const KMeans
   std::vector<double> mean(d);
   Progress progress("k-means", options.iterations, "iterations",
                     options.show_progress && comm.rank() == 0);
-  for (int t = 0;; ++t) {
+  for (int t = 0; t < options.iterations; ++t) {
     NearestCentroids(points, n, result.centroids.data(), k, d, assign.data(), score.data());
     double objective = 0;
     for (int64_t i = 0; i < n; ++i) objective += 1.0 - score[i];
     result.objective.push_back(dist::AllReduceValue(comm, objective));
-    if (t == options.iterations) break;
 
     std::fill(sums.begin(), sums.end(), 0);
     for (int64_t i = 0; i < n; ++i) {

@@ -14,7 +14,6 @@
 //  5. Empty clusters, in index order, each take a perturbed copy of the centroid of the currently
 //     largest cluster (ties: smaller index) and half its count (FAISS's split, made
 //     deterministic).
-//  6. After the last iteration one more assignment pass measures the final objective.
 //
 // What is equal for any number of ranks. Integer sums and counts reduce exactly in any order and
 // every rank derives the centroids from them with the same arithmetic, so the centroids depend
@@ -44,8 +43,9 @@ struct KMeansOptions {
 struct KMeansResult {
   std::vector<float> centroids;  // size k * d, L2-normalised
   // objective[t]: sum over the training points of 1 - <x, c(x)> (cosine distance to the assigned
-  // centroid; half the squared L2 distance for unit vectors) at assignment pass t. objective[0]
-  // uses the initial centroids, objective[iterations] the final ones. Size iterations + 1.
+  // centroid; half the squared L2 distance for unit vectors) in iteration t, that is for the
+  // centroids before its update (as FAISS reports it); objective[0] is the initial centroids'.
+  // Size iterations.
   std::vector<double> objective;
   int64_t splits = 0;  // empty clusters repaired, over all iterations
 };

@@ -55,8 +55,7 @@ void WriteShardFile(const std::string& dir, const ShardContents& c, int64_t dim,
   w.Write("checksums", checksums);
   w.Write("ids", c.ids);
   w.Write("vectors", c.vectors.data(), {static_cast<uint64_t>(n), static_cast<uint64_t>(dim)});
-  w.SetAttribute("/", "format", std::string(kFormat));
-  w.SetAttribute("/", "format_version", kFormatVersion);
+  w.SetFormat(kFormat, kFormatVersion);
   w.SetAttribute("/", "build_id", build_id);
   w.SetAttribute("/", "shard", shard);
   w.SetAttribute("/", "shards", shards);
@@ -68,11 +67,7 @@ ShardFileReader::ShardFileReader(const std::string& dir, const IndexManifest& m,
     : path_(ShardPath(dir, shard, m.shards)), dim_(m.dim), rows_(m.rows) {
   reader_ = std::make_unique<H5Reader>(path_);
   const H5Reader& r = *reader_;
-  RECSYS_CHECK(r.HasAttribute("/", "format") && r.StringAttribute("/", "format") == kFormat,
-               path_ << ": not a recsys index shard (no format=" << kFormat << " attribute)");
-  const int64_t version = r.Int64Attribute("/", "format_version");
-  RECSYS_CHECK(version == kFormatVersion, path_ << ": shard format version " << version
-                                                << ", this build reads " << kFormatVersion);
+  r.CheckFormat(kFormat, kFormatVersion);
   RECSYS_CHECK(r.Int64Attribute("/", "build_id") == m.build_id,
                path_ << ": belongs to another build of the index (build_id differs from "
                         "manifest.h5's); rebuild the index");

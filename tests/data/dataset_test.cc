@@ -134,7 +134,7 @@ TEST_F(DatasetTest, ForeignAndCorruptFilesAreRefusedWithTheirName) {
     ReadDataset(Path("other.h5"));
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("other.h5: not a recsys dataset file"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("other.h5: not a recsys-dataset file"), std::string::npos)
         << e.what();
   }
   // A dataset whose pair index points past the catalogue.

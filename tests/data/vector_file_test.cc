@@ -33,7 +33,7 @@ TEST_F(VectorFileTest, RoundTripsRowSlicesAndRefusesForeignFiles) {
     ReadVectorInfo(other);
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("other.h5: not a recsys vectors file"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("other.h5: not a recsys-vectors file"), std::string::npos)
         << e.what();
   }
 }

@@ -5,27 +5,7 @@ set -uo pipefail
 bin=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-passes=0
-
-pass() { passes=$((passes + 1)); echo "ok: $1"; }
-fail() { failures=$((failures + 1)); echo "FAIL: $1"; }
-
-# expect_fail NAME EXIT_CODE MESSAGE_FRAGMENT COMMAND...: the command fails with that exit code
-# and its stderr contains the fragment.
-expect_fail() {
-  local name=$1 code=$2 fragment=$3
-  shift 3
-  "$@" >"$work/out" 2>"$work/err"
-  local got=$?
-  if [ "$got" -ne "$code" ]; then
-    fail "$name: exit $got, expected $code; stderr: $(head -c 400 "$work/err")"
-  elif ! grep -qF -- "$fragment" "$work/err"; then
-    fail "$name: stderr lacks '$fragment': $(head -c 400 "$work/err")"
-  else
-    pass "$name"
-  fi
-}
+source "$(dirname "$0")/../cli_test_lib.sh"
 
 gen=(generate --products 3000 --queries 800 --seed 5)
 
@@ -107,5 +87,4 @@ else
   fail "convert a good ESCI file: $(cat "$work/conv")"
 fi
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

@@ -87,7 +87,7 @@ TEST(CheckpointTest, RefusesFilesThatAreNotCheckpointsAndWrongShapes) {
     out.Commit();
   }
   H5Reader in(path);
-  EXPECT_NE(ErrorOf([&] { ReadCheckpointInfo(in); }).find("is not a recsys checkpoint"),
+  EXPECT_NE(ErrorOf([&] { ReadCheckpointInfo(in); }).find("not a recsys-checkpoint file"),
             std::string::npos);
   torch::Tensor wrong = torch::zeros({2, 2});
   EXPECT_NE(ErrorOf([&] { ReadTensorInto(in, "params/w", wrong); }).find("has shape"),

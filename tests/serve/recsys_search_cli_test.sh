@@ -6,27 +6,7 @@ bin=$1
 make_fixture=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-passes=0
-
-pass() { passes=$((passes + 1)); echo "ok: $1"; }
-fail() { failures=$((failures + 1)); echo "FAIL: $1"; }
-
-# expect_fail NAME EXIT_CODE MESSAGE_FRAGMENT COMMAND...: the command fails with that exit code
-# and its stderr contains the fragment.
-expect_fail() {
-  local name=$1 code=$2 fragment=$3
-  shift 3
-  "$@" >"$work/out" 2>"$work/err"
-  local got=$?
-  if [ "$got" -ne "$code" ]; then
-    fail "$name: exit $got, expected $code; stderr: $(head -c 400 "$work/err")"
-  elif ! grep -qF -- "$fragment" "$work/err"; then
-    fail "$name: stderr lacks '$fragment': $(head -c 400 "$work/err")"
-  else
-    pass "$name"
-  fi
-}
+source "$(dirname "$0")/../cli_test_lib.sh"
 
 if ! mpirun -np 2 --oversubscribe "$make_fixture" "$work" >"$work/fixture.log" 2>&1; then
   echo "FAIL: could not build the fixture: $(tail -5 "$work/fixture.log")"
@@ -88,5 +68,4 @@ expect_fail "missing shard on 2 ranks" 1 "broken/shard-1-of-2.h5: no such file" 
   mpirun -np 2 --oversubscribe "$bin/recsys_search" --index "$work/broken" \
   --vectors "$work/vectors.h5" --rows 1
 
-echo "recsys_search_cli_test: $passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

@@ -53,7 +53,7 @@ TEST(KMeansTest, SameSeedGivesBitwiseTheSameCentroidsOnAnyNumberOfRanks) {
   const Runs runs = TrainBoth(rows, d, options);
   EXPECT_TRUE(BitwiseEqual(runs.distributed.centroids, runs.single.centroids));
   EXPECT_EQ(runs.distributed.splits, runs.single.splits);
-  ASSERT_EQ(runs.distributed.objective.size(), 13u);
+  ASSERT_EQ(runs.distributed.objective.size(), 12u);
   for (size_t t = 0; t < runs.single.objective.size(); ++t) {
     // A double sum in another order: equal to rounding only.
     EXPECT_NEAR(runs.distributed.objective[t], runs.single.objective[t],
@@ -83,14 +83,14 @@ TEST(KMeansTest, ObjectiveDecreasesAndMatchesTheCentroids) {
     EXPECT_LE(r.objective[t], r.objective[t - 1] * (1 + 1e-9)) << "pass " << t;
   }
   EXPECT_LT(r.objective.back(), 0.8 * r.objective.front());
-  // The last entry is the objective of the centroids returned.
+  // The centroids returned (after the last update) do at least as well as the last iteration's.
   std::vector<int32_t> assign(2000);
   std::vector<float> score(2000);
   NearestCentroids(rows.data(), 2000, r.centroids.data(), options.k, d, assign.data(),
                    score.data());
   double objective = 0;
   for (float s : score) objective += 1.0 - s;
-  EXPECT_NEAR(r.objective.back(), objective, 1e-9 * objective);
+  EXPECT_LE(objective, r.objective.back() * (1 + 1e-9));
 }
 
 TEST(KMeansTest, EmptyClustersAreSplitTheSameWayOnAnyNumberOfRanks) {
