@@ -33,6 +33,7 @@ namespace recsys::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr int kBatchRuns = 3;
 using Ids = std::vector<int64_t>;
 // Searches nq queries (rank 0's; other ranks pass nullptr, 0) and returns their top-k ids on
 // rank 0 (size nq * k).
@@ -132,9 +133,9 @@ class AnnBenchmark {
     }
   }
 
-  // Times `search` on the single queries one by one and on the whole batch; recall@k of the
-  // batch against truth. all_ranks: every rank calls search (the P-rank index); otherwise rank
-  // 0 alone while the others sleep. The result is valid on rank 0.
+  // Times `search` on the single queries one by one and on the whole batch (best of kBatchRuns);
+  // recall@k of the batch against truth. all_ranks: every rank calls search (the P-rank index);
+  // otherwise rank 0 alone while the others sleep. The result is valid on rank 0.
   Measure Time(bool all_ranks, const Search& search, const Ids& truth, int64_t singles) {
     Measure m;
     auto body = [&] {
@@ -146,9 +147,14 @@ class AnnBenchmark {
         search(root_ ? q + i * o_.dim : nullptr, root_ ? 1 : 0);
         ms.push_back(1e3 * Seconds(start));
       }
-      const auto start = Clock::now();
-      const Ids ids = search(q, root_ ? o_.queries : 0);
-      const double batch = Seconds(start);
+      // The best of a few batches: on a shared machine the slowest runs measure the neighbours.
+      Ids ids;
+      double batch = 0;
+      for (int run = 0; run < kBatchRuns; ++run) {
+        const auto start = Clock::now();
+        ids = search(q, root_ ? o_.queries : 0);
+        batch = run == 0 ? Seconds(start) : std::min(batch, Seconds(start));
+      }
       if (!root_) return;
       std::sort(ms.begin(), ms.end());
       m.p50_ms = ms[ms.size() / 2];
@@ -230,10 +236,10 @@ class AnnBenchmark {
   void TableSizes() {
     const int ranks = world_.size();
     Print("");
-    Print(
-        Format("Table 1. Brute force vs this index (nprobe %lld; index on %d rank(s)). Search: "
-               "single-query p50 and batch of %lld; memory: the largest rank's.",
-               ll(o_.nprobe), ranks, ll(o_.queries)));
+    Print(Format(
+        "Table 1. Brute force vs this index (nprobe %lld; index on %d rank(s)). Search: "
+        "single-query p50 and batch q/s (best of %d batches of %lld); memory: the largest rank's.",
+        ll(o_.nprobe), ranks, kBatchRuns, ll(o_.queries)));
     Print(Format("%-9s %-24s %6s %9s %12s %12s %10s %10s", "N", "method", "nlist", "build s",
                  "p50 ms/query", "batch q/s", "MB/rank",
                  ("recall@" + std::to_string(o_.k)).c_str()));
@@ -301,8 +307,9 @@ class AnnBenchmark {
     Print(
         Format("Table 2. nprobe sweep, N %lld, d %lld, nlist %lld: FAISS IndexIVFFlat (same "
                "centroids and lists) with 1 and 2 threads vs this index on 1 and %d rank(s). "
-               "p50/p99: %lld single queries; q/s: one batch of %lld.",
-               ll(o_.n), ll(o_.dim), ll(o_.nlist), ranks, ll(o_.single_queries), ll(o_.queries)));
+               "p50/p99: %lld single queries; q/s: the best of %d batches of %lld.",
+               ll(o_.n), ll(o_.dim), ll(o_.nlist), ranks, ll(o_.single_queries), kBatchRuns,
+               ll(o_.queries)));
     const std::string r = std::to_string(ranks) + "r";
     Print(Format("%6s | %8s %8s | %7s %7s %7s %7s | %7s %7s %7s %7s | %8s %8s %8s %8s", "nprobe",
                  "rec FAISS", "rec ours", "p50 F1t", "F2t", "ours1r", ("ours" + r).c_str(),
@@ -382,7 +389,7 @@ class AnnBenchmark {
       const auto start = Clock::now();
       const shards::KMeansResult r =
           shards::TrainKMeans(database_.data(), points, o_.dim, km, self_);
-      rows.push_back({"this k-means, 1 rank", Seconds(start), r.objective.back()});
+      rows.push_back({"this k-means, 1 rank", Seconds(start), objective(r.centroids)});
     });
     if (ranks > 1) {
       const shards::RowRange slice = shards::BlockAlignedSlice(points, ranks, world_.rank());
@@ -392,7 +399,9 @@ class AnnBenchmark {
       const shards::KMeansResult r =
           shards::TrainKMeans(mine.data(), slice.end - slice.begin, o_.dim, km, world_);
       const double seconds = Seconds(start);
-      rows.push_back({Format("this k-means, %d ranks", ranks), seconds, r.objective.back()});
+      if (root_) {
+        rows.push_back({Format("this k-means, %d ranks", ranks), seconds, objective(r.centroids)});
+      }
     }
     Print("");
     Print(

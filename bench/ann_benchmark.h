@@ -40,8 +40,8 @@ struct AnnBenchOptions {
 //  3. k-means on min(n, 256 nlist) points: this distributed k-means on 1 and P ranks against
 //     faiss::Clustering (1 and 2 threads), the same points, k and iterations: time and final
 //     objective (sum of 1 - cosine to the nearest centroid, computed the same way for all).
-// While one rank measures something alone (FAISS, the 1-rank index), the others sleep in a
-// polling barrier rather than spin, so the cores are free.
+// Batch queries/s is the best of 3 batches. While one rank measures something alone (FAISS, the
+// 1-rank index), the others sleep in a polling barrier rather than spin, so the cores are free.
 void RunAnnBenchmark(const AnnBenchOptions& options, std::ostream& out);
 
 }  // namespace recsys::bench
