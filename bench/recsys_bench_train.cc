@@ -161,25 +161,31 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
     phases.backward += trainer.last_step_seconds().backward;
     phases.exchange += trainer.last_step_seconds().exchange;
     phases.update += trainer.last_step_seconds().update;
+    phases.share += trainer.last_step_seconds().share;
   }
   comm.Barrier();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double samples_per_s = o.steps * o.batch * comm.size() / seconds;
   const double ms_per_step = 1000.0 * seconds / o.steps;
+  // Each rank's phases: a phase that ends in a collective also holds the wait for the slowest
+  // rank, so comparing ranks shows where the time is lost.
+  const std::vector<double> mine = {phases.backward, phases.exchange, phases.update, phases.share};
+  const std::vector<double> all = dist::GatherV(comm, mine, /*root=*/0);
   if (comm.rank() == 0) {
     std::printf(
         "ranks %d, threads %d, batch %lld per rank, %s inputs: %.0f samples/s, %.1f "
         "ms/step (last loss %.3f)\n",
         comm.size(), o.threads, static_cast<long long>(o.batch), o.inputs.c_str(), samples_per_s,
         ms_per_step, loss);
-    const double backward = 1000 * phases.backward / o.steps;
-    const double exchange = 1000 * phases.exchange / o.steps;
-    const double update = 1000 * phases.update / o.steps;
-    std::printf(
-        "  ms per step on rank 0: forward %.1f, backward %.1f, gradient exchange %.1f, "
-        "clip + update %.1f\n",
-        ms_per_step - backward - exchange - update, backward, exchange, update);
+    for (int r = 0; r < comm.size(); ++r) {
+      const double* p = &all[4 * r];
+      auto ms = [&](double seconds) { return 1000 * seconds / o.steps; };
+      std::printf(
+          "  rank %d, ms per step: forward %.1f, backward %.1f, gradient exchange %.1f, "
+          "clip + update %.1f, updated rows out %.1f\n",
+          r, ms_per_step - ms(p[0] + p[1] + p[2] + p[3]), ms(p[0]), ms(p[1]), ms(p[2]), ms(p[3]));
+    }
     if (!o.csv.empty()) {
       std::ofstream out(o.csv, std::ios::app);
       out << comm.size() << "," << o.threads << "," << o.batch << "," << o.inputs << ","

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <numeric>
 #include <string>
+#include <utility>
 
 #include "core/error.h"
 
@@ -70,49 +72,192 @@ class AllGatherRowsFunction : public torch::autograd::Function<AllGatherRowsFunc
   }
 };
 
+// Sorts entries row << 32 | position by row, keeping equal rows in input (position) order: a
+// stable LSD radix sort on the row bits, 11 at a time (two passes for a 2^18-row table), instead
+// of n log n comparisons, which cost as much as the whole forward pass for a batch's rows.
+void SortByRow(std::vector<uint64_t>* entries, int64_t num_rows) {
+  constexpr int kBits = 11;
+  constexpr size_t kBuckets = size_t{1} << kBits;
+  std::vector<uint64_t> scratch(entries->size());
+  for (int shift = 32; (num_rows - 1) >> (shift - 32) > 0; shift += kBits) {
+    std::vector<size_t> start(kBuckets + 1, 0);
+    for (uint64_t e : *entries) ++start[((e >> shift) & (kBuckets - 1)) + 1];
+    for (size_t b = 1; b <= kBuckets; ++b) start[b] += start[b - 1];
+    for (uint64_t e : *entries) scratch[start[(e >> shift) & (kBuckets - 1)]++] = e;
+    entries->swap(scratch);
+  }
+}
+
 // Sums the rows of values [n, cols] that share an index (indices [n]) into a coalesced sparse
-// tensor shaped like table. LibTorch 1.13's CPU coalesce costs tens of milliseconds for the
-// 20K rows of one batch (it works row by row through tensor operations), as much as the whole
-// forward and backward pass: on the CPU a stable sort and one pass over raw rows do it instead.
-// Equal indices are summed in the order they come (rank order), the same on every rank.
+// tensor shaped like table. runs: when the input is a concatenation of runs of sorted, distinct
+// indices (rows received from several ranks), where each run starts; empty for any other input.
+// LibTorch 1.13's CPU coalesce costs tens of milliseconds for the 20K rows of one batch (it works
+// row by row through tensor operations), as much as the whole forward and backward pass: on the
+// CPU a radix sort (or a merge of the runs) of (row, position) entries and one pass over raw rows
+// do it instead. Equal indices are summed in the order they come (for rows received from several
+// ranks: rank order), so every rank that sums the same rows gets the same result.
 template <typename T>
 torch::Tensor CoalesceRowsCpu(const torch::Tensor& indices, const torch::Tensor& values,
-                              const torch::Tensor& table) {
-  const int64_t n = indices.numel(), cols = values.size(1);
+                              const torch::Tensor& table, const std::vector<int64_t>& runs) {
+  const int64_t n = indices.numel(), cols = values.size(1), rows = table.size(0);
+  RECSYS_CHECK(n < (int64_t{1} << 32) && rows <= (int64_t{1} << 32),
+               "sparse gradient of " << n << " entries for " << rows << " rows: too many");
   const int64_t* index = indices.data_ptr<int64_t>();
-  std::vector<int64_t> order(n);
-  std::iota(order.begin(), order.end(), int64_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [index](int64_t a, int64_t b) { return index[a] < index[b]; });
+  std::vector<uint64_t> order(n);  // row << 32 | position
+  for (int64_t i = 0; i < n; ++i) {
+    RECSYS_CHECK(index[i] >= 0 && index[i] < rows,
+                 "sparse gradient row " << index[i] << " outside a table of " << rows);
+    order[i] = static_cast<uint64_t>(index[i]) << 32 | static_cast<uint64_t>(i);
+  }
+  if (runs.empty()) {
+    SortByRow(&order, rows);
+  } else {
+    for (size_t r = 1; r < runs.size(); ++r) {
+      const int64_t end = r + 1 < runs.size() ? runs[r + 1] : n;
+      std::inplace_merge(order.begin(), order.begin() + runs[r], order.begin() + end);
+    }
+  }
+  auto row_of = [&](int64_t i) { return static_cast<int64_t>(order[i] >> 32); };
+  auto position_of = [&](int64_t i) { return static_cast<int64_t>(order[i] & 0xffffffffu); };
   int64_t unique = 0;
-  for (int64_t i = 0; i < n; ++i) unique += i == 0 || index[order[i]] != index[order[i - 1]];
+  bool identity = true;  // already coalesced: no row to sum, none out of place
+  for (int64_t i = 0; i < n; ++i) {
+    unique += i == 0 || row_of(i) != row_of(i - 1);
+    identity = identity && position_of(i) == i;
+  }
+  if (identity && unique == n) {
+    return torch::sparse_coo_tensor(indices.reshape({1, n}), values, table.sizes())
+        ._coalesced_(true);
+  }
   torch::Tensor out_index = torch::empty({1, unique}, indices.options());
-  torch::Tensor out_values = torch::zeros({unique, cols}, values.options());
+  torch::Tensor out_values = torch::empty({unique, cols}, values.options());
   int64_t* oi = out_index.data_ptr<int64_t>();
   T* ov = out_values.data_ptr<T>() - cols;
   const T* v = values.data_ptr<T>();
+  constexpr int64_t kAhead = 4;  // rows fetched ahead: the input rows are read out of order
   int64_t row = -1;
   for (int64_t i = 0; i < n; ++i) {
-    if (i == 0 || index[order[i]] != index[order[i - 1]]) {
-      oi[++row] = index[order[i]];
+    if (i + kAhead < n) __builtin_prefetch(v + position_of(i + kAhead) * cols);
+    const T* src = v + position_of(i) * cols;
+    if (i == 0 || row_of(i) != row_of(i - 1)) {
+      oi[++row] = row_of(i);
       ov += cols;
+      std::copy(src, src + cols, ov);
+    } else {
+      for (int64_t c = 0; c < cols; ++c) ov[c] += src[c];
     }
-    const T* src = v + order[i] * cols;
-    for (int64_t c = 0; c < cols; ++c) ov[c] += src[c];
   }
   return torch::sparse_coo_tensor(out_index, out_values, table.sizes())._coalesced_(true);
 }
 
 torch::Tensor CoalesceRows(const torch::Tensor& indices, const torch::Tensor& values,
-                           const torch::Tensor& table) {
+                           const torch::Tensor& table, const std::vector<int64_t>& runs = {}) {
   if (!table.is_cpu()) {
     return torch::sparse_coo_tensor(indices.unsqueeze(0), values, table.sizes()).coalesce();
   }
-  const torch::Tensor v = values.contiguous();
-  if (v.scalar_type() == torch::kFloat64) return CoalesceRowsCpu<double>(indices, v, table);
+  const torch::Tensor i = indices.contiguous(), v = values.contiguous();
+  if (v.scalar_type() == torch::kFloat64) return CoalesceRowsCpu<double>(i, v, table, runs);
   RECSYS_CHECK(v.scalar_type() == torch::kFloat32,
                "sparse gradients must be float32 or float64, not " << v.scalar_type());
-  return CoalesceRowsCpu<float>(indices, v, table);
+  return CoalesceRowsCpu<float>(i, v, table, runs);
+}
+
+// Copies between table rows and a [n, cols] block. LibTorch 1.13's CPU index_select and
+// index_copy_ go row by row through tensor operations; on the CPU a memcpy per row does it, with
+// the table rows (scattered over tens of megabytes: cache misses) fetched a few rows ahead.
+constexpr int64_t kRowsAhead = 4;
+
+torch::Tensor GatherRows(const torch::Tensor& table, const torch::Tensor& rows) {
+  if (!table.is_cpu()) return table.index_select(0, rows);
+  RECSYS_CHECK(table.is_contiguous(), "GatherRows needs a contiguous table");
+  const int64_t n = rows.numel(), row_bytes = table.size(1) * table.element_size();
+  torch::Tensor out = torch::empty({n, table.size(1)}, table.options());
+  const int64_t* row = rows.data_ptr<int64_t>();
+  const auto* from = static_cast<const char*>(table.data_ptr());
+  auto* to = static_cast<char*>(out.data_ptr());
+  for (int64_t i = 0; i < n; ++i) {
+    if (i + kRowsAhead < n) __builtin_prefetch(from + row[i + kRowsAhead] * row_bytes);
+    std::memcpy(to + i * row_bytes, from + row[i] * row_bytes, row_bytes);
+  }
+  return out;
+}
+
+void ScatterRows(const torch::Tensor& table, const torch::Tensor& rows, const torch::Tensor& values) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor target = table;  // a handle; the rows are written in place
+  if (!table.is_cpu()) {
+    target.index_copy_(0, rows, values);
+    return;
+  }
+  RECSYS_CHECK(table.is_contiguous() && values.is_contiguous(),
+               "ScatterRows needs contiguous tensors");
+  const int64_t n = rows.numel(), row_bytes = table.size(1) * table.element_size();
+  const int64_t* row = rows.data_ptr<int64_t>();
+  const auto* from = static_cast<const char*>(values.data_ptr());
+  auto* to = static_cast<char*>(target.data_ptr());
+  for (int64_t i = 0; i < n; ++i) {
+    if (i + kRowsAhead < n) __builtin_prefetch(to + row[i + kRowsAhead] * row_bytes, 1);
+    std::memcpy(to + row[i] * row_bytes, from + i * row_bytes, row_bytes);
+  }
+}
+
+// Row blocks travel as bytes: a block of n rows of a table is its indices (int64) then its values
+// ([n, cols] of the table's dtype), each padded to 8 bytes so that it can be viewed in place as
+// its dtype again once received.
+int64_t Padded(int64_t bytes) { return (bytes + 7) / 8 * 8; }
+
+int64_t RowBlockBytes(const torch::Tensor& table, int64_t n) {
+  return Padded(n * 8) + Padded(n * table.size(1) * table.element_size());
+}
+
+void AppendRowBlock(const torch::Tensor& indices, const torch::Tensor& values,
+                    std::vector<torch::Tensor>* pieces) {
+  for (const torch::Tensor& part : {indices, values}) {
+    const torch::Tensor bytes = part.contiguous().reshape({-1}).view(torch::kUInt8);
+    pieces->push_back(bytes);
+    const int64_t pad = Padded(bytes.numel()) - bytes.numel();
+    if (pad > 0) pieces->push_back(torch::zeros({pad}, bytes.options()));
+  }
+}
+
+// The block of n rows of table at *offset in blob (views, no copy); advances *offset past it.
+std::pair<torch::Tensor, torch::Tensor> ReadRowBlock(const torch::Tensor& blob,
+                                                     const torch::Tensor& table, int64_t n,
+                                                     int64_t* offset) {
+  torch::Tensor indices = blob.narrow(0, *offset, n * 8).view(torch::kInt64);
+  *offset += Padded(n * 8);
+  const int64_t value_bytes = n * table.size(1) * table.element_size();
+  torch::Tensor values =
+      blob.narrow(0, *offset, value_bytes).view(table.scalar_type()).view({n, table.size(1)});
+  *offset += Padded(value_bytes);
+  return {indices, values};
+}
+
+// Row counts travel through the communicator too, so they live where its buffers live.
+std::vector<int64_t> ExchangeRowCounts(const std::vector<int64_t>& send, bool all_to_all,
+                                       const torch::Device& device, Communicator& comm) {
+  const int world = comm.size();
+  const int64_t per_rank = all_to_all ? static_cast<int64_t>(send.size()) / world
+                                      : static_cast<int64_t>(send.size());
+  const torch::Tensor out = torch::tensor(send, torch::kInt64).to(device);
+  torch::Tensor in = torch::empty({world * per_rank}, out.options());
+  const std::vector<int64_t> counts(world, per_rank);
+  if (all_to_all) {
+    comm.AllToAllV(out.data_ptr(), counts, in.data_ptr(), counts, DataType::kInt64);
+  } else {
+    comm.AllGatherV(out.data_ptr(), per_rank, in.data_ptr(), counts, DataType::kInt64);
+  }
+  const torch::Tensor host = in.cpu();
+  return std::vector<int64_t>(host.data_ptr<int64_t>(), host.data_ptr<int64_t>() + host.numel());
+}
+
+void CheckTables(const std::vector<torch::Tensor>& tables, const Communicator& comm,
+                 const char* op) {
+  for (size_t t = 0; t < tables.size(); ++t) {
+    RECSYS_CHECK(tables[t].dim() == 2,
+                 op << ": table " << t << " is not 2-D but " << tables[t].sizes());
+    CheckDevice(tables[t], comm, "a sparse table");
+  }
 }
 
 }  // namespace
@@ -194,94 +339,156 @@ void AllReduceSum(const std::vector<torch::Tensor>& tensors, Communicator& comm,
   for (auto& entry : pending) flush(entry.first);
 }
 
-std::vector<torch::Tensor> AllReduceSparseRows(const std::vector<torch::Tensor>& local,
-                                               const std::vector<torch::Tensor>& tables,
-                                               Communicator& comm) {
-  RECSYS_CHECK(
-      local.size() == tables.size(),
-      "AllReduceSparseRows: " << local.size() << " gradients for " << tables.size() << " tables");
+RowRange OwnedRows(int64_t rows, int rank, int world) {
+  RECSYS_CHECK(rows >= 0 && world >= 1 && rank >= 0 && rank < world,
+               "OwnedRows: rows=" << rows << " rank=" << rank << " world=" << world);
+  const int64_t block = (rows + world - 1) / world;
+  return {std::min(rows, rank * block), std::min(rows, (rank + 1) * block)};
+}
+
+std::vector<torch::Tensor> ReduceScatterSparseRows(const std::vector<torch::Tensor>& local,
+                                                   const std::vector<torch::Tensor>& tables,
+                                                   Communicator& comm) {
+  constexpr const char* kOp = "ReduceScatterSparseRows";
+  RECSYS_CHECK(local.size() == tables.size(),
+               kOp << ": " << local.size() << " gradients for " << tables.size() << " tables");
+  CheckTables(tables, comm, kOp);
   const auto num_tables = static_cast<int64_t>(tables.size());
   if (num_tables == 0) return {};
-  const torch::TensorOptions bytes_options = tables[0].options().dtype(torch::kUInt8);
-  // Blocks are padded to 8 bytes so that each can be viewed in place as int64 or float again.
-  auto padded = [](int64_t bytes) { return (bytes + 7) / 8 * 8; };
-  auto block_bytes = [&](int64_t t, int64_t rows) {
-    return padded(rows * 8) + padded(rows * tables[t].size(1) * tables[t].element_size());
-  };
+  const int world = comm.size();
 
-  // 1. This rank's coalesced rows, packed: per table, indices then values.
-  std::vector<int64_t> my_rows(num_tables);
-  std::vector<torch::Tensor> pieces;
+  // 1. This rank's touched rows of each table, merged. They come out sorted, so the rows of each
+  //    owner are one run: first[t][d] is where destination d's run starts.
+  std::vector<torch::Tensor> indices(num_tables), values(num_tables);
+  std::vector<std::vector<int64_t>> first(num_tables, std::vector<int64_t>(world + 1));
+  std::vector<int64_t> send_rows(world * num_tables);  // [destination][table]
   for (int64_t t = 0; t < num_tables; ++t) {
     const torch::Tensor& table = tables[t];
-    RECSYS_CHECK(table.dim() == 2,
-                 "AllReduceSparseRows: table " << t << " is not 2-D but " << table.sizes());
-    CheckDevice(table, comm, "a sparse table");
-    torch::Tensor indices = torch::empty({0}, table.options().dtype(torch::kInt64));
-    torch::Tensor values = torch::empty({0, table.size(1)}, table.options());
+    indices[t] = torch::empty({0}, table.options().dtype(torch::kInt64));
+    values[t] = torch::empty({0, table.size(1)}, table.options());
     if (local[t].defined()) {
       RECSYS_CHECK(
           local[t].is_sparse() && local[t].sparse_dim() == 1 && local[t].sizes() == table.sizes(),
-          "AllReduceSparseRows: gradient " << t << " is not a row-sparse gradient of "
-                                           << table.sizes());
-      // Merged locally first: a batch repeats rows (a list-wise batch's titles hold ~600K ids
-      // over a few tens of thousands of rows), and only distinct rows need to travel.
+          kOp << ": gradient " << t << " is not a row-sparse gradient of " << table.sizes());
       const torch::Tensor merged = CoalesceRows(local[t]._indices().reshape({-1}).contiguous(),
                                                 local[t]._values().to(table.scalar_type()), table);
-      indices = merged._indices().reshape({-1}).contiguous();
-      values = merged._values().contiguous();
+      indices[t] = merged._indices().reshape({-1}).contiguous();
+      values[t] = merged._values().contiguous();
     }
-    my_rows[t] = indices.numel();
-    for (const torch::Tensor& part : {indices, values}) {
-      const torch::Tensor bytes = part.reshape({-1}).view(torch::kUInt8);
-      pieces.push_back(bytes);
-      const int64_t pad = padded(bytes.numel()) - bytes.numel();
-      if (pad > 0) pieces.push_back(torch::zeros({pad}, bytes_options));
+    const torch::Tensor host = indices[t].cpu();
+    const int64_t* begin = host.data_ptr<int64_t>();
+    const int64_t* end = begin + host.numel();
+    for (int d = 0; d < world; ++d) {
+      first[t][d] = std::lower_bound(begin, end, OwnedRows(table.size(0), d, world).begin) - begin;
     }
+    first[t][world] = host.numel();
+    for (int d = 0; d < world; ++d) send_rows[d * num_tables + t] = first[t][d + 1] - first[t][d];
   }
-  const torch::Tensor blob = torch::cat(pieces);
 
-  // 2. Everybody's row counts (as a device tensor too, so the same code serves MPI and NCCL).
-  const int world = comm.size();
-  const torch::Tensor counts_out = torch::tensor(my_rows, torch::kInt64).to(tables[0].device());
-  torch::Tensor counts = torch::empty({world * num_tables}, counts_out.options());
-  comm.AllGatherV(counts_out.data_ptr(), num_tables, counts.data_ptr(),
-                  std::vector<int64_t>(world, num_tables), DataType::kInt64);
-  const torch::Tensor host_counts = counts.cpu();
-  const int64_t* rows = host_counts.data_ptr<int64_t>();
+  // 2. How many rows of each table every rank sends this one.
+  const std::vector<int64_t> recv_rows =
+      ExchangeRowCounts(send_rows, /*all_to_all=*/true, tables[0].device(), comm);
 
-  // 3. Everybody's rows, in one message.
-  std::vector<int64_t> blob_bytes(world, 0);
-  int64_t total_bytes = 0;
-  for (int r = 0; r < world; ++r) {
-    for (int64_t t = 0; t < num_tables; ++t)
-      blob_bytes[r] += block_bytes(t, rows[r * num_tables + t]);
-    total_bytes += blob_bytes[r];
-  }
-  RECSYS_CHECK(blob.numel() == blob_bytes[comm.rank()], "AllReduceSparseRows: packing error");
-  torch::Tensor all = torch::empty({total_bytes}, bytes_options);
-  comm.AllGatherV(blob.data_ptr(), blob.numel(), all.data_ptr(), blob_bytes, DataType::kUInt8);
-
-  // 4. Unpack in rank order and sum the rows each table received more than once.
-  std::vector<std::vector<torch::Tensor>> indices(num_tables), values(num_tables);
-  int64_t offset = 0;
-  for (int r = 0; r < world; ++r) {
+  // 3. Every owner's rows, in one all-to-all.
+  std::vector<torch::Tensor> pieces;
+  std::vector<int64_t> send_bytes(world, 0), recv_bytes(world, 0);
+  for (int d = 0; d < world; ++d) {
     for (int64_t t = 0; t < num_tables; ++t) {
-      const int64_t n = rows[r * num_tables + t];
-      const int64_t cols = tables[t].size(1);
-      indices[t].push_back(all.narrow(0, offset, n * 8).view(torch::kInt64));
-      offset += padded(n * 8);
-      const int64_t value_bytes = n * cols * tables[t].element_size();
-      values[t].push_back(
-          all.narrow(0, offset, value_bytes).view(tables[t].scalar_type()).view({n, cols}));
-      offset += padded(value_bytes);
+      const int64_t n = send_rows[d * num_tables + t];
+      AppendRowBlock(indices[t].narrow(0, first[t][d], n), values[t].narrow(0, first[t][d], n),
+                     &pieces);
+      send_bytes[d] += RowBlockBytes(tables[t], n);
+      recv_bytes[d] += RowBlockBytes(tables[t], recv_rows[d * num_tables + t]);
+    }
+  }
+  const torch::Tensor send = torch::cat(pieces);
+  torch::Tensor received = torch::empty({std::accumulate(recv_bytes.begin(), recv_bytes.end(),
+                                                         int64_t{0})},
+                                        send.options());
+  comm.AllToAllV(send.data_ptr(), send_bytes, received.data_ptr(), recv_bytes, DataType::kUInt8);
+
+  // 4. Unpack in rank order and sum the rows that several ranks sent.
+  std::vector<std::vector<torch::Tensor>> owned_indices(num_tables), owned_values(num_tables);
+  int64_t offset = 0;
+  for (int s = 0; s < world; ++s) {
+    for (int64_t t = 0; t < num_tables; ++t) {
+      auto [i, v] = ReadRowBlock(received, tables[t], recv_rows[s * num_tables + t], &offset);
+      owned_indices[t].push_back(i);
+      owned_values[t].push_back(v);
     }
   }
   std::vector<torch::Tensor> out;
   for (int64_t t = 0; t < num_tables; ++t) {
-    out.push_back(CoalesceRows(torch::cat(indices[t]), torch::cat(values[t]), tables[t]));
+    std::vector<int64_t> runs(world);
+    for (int s = 1; s < world; ++s) runs[s] = runs[s - 1] + owned_indices[t][s - 1].numel();
+    out.push_back(CoalesceRows(torch::cat(owned_indices[t]), torch::cat(owned_values[t]),
+                               tables[t], runs));
   }
   return out;
+}
+
+void ShareUpdatedRows(const std::vector<torch::Tensor>& updated,
+                      const std::vector<torch::Tensor>& tables, Communicator& comm) {
+  constexpr const char* kOp = "ShareUpdatedRows";
+  RECSYS_CHECK(updated.size() == tables.size(),
+               kOp << ": " << updated.size() << " row lists for " << tables.size() << " tables");
+  CheckTables(tables, comm, kOp);
+  const auto num_tables = static_cast<int64_t>(tables.size());
+  const int world = comm.size();
+  if (num_tables == 0 || world == 1) return;
+
+  std::vector<int64_t> my_rows(num_tables);
+  std::vector<torch::Tensor> pieces;
+  for (int64_t t = 0; t < num_tables; ++t) {
+    RECSYS_CHECK(updated[t].dim() == 1 && updated[t].scalar_type() == torch::kInt64,
+                 kOp << ": rows of table " << t << " must be a 1-D int64 tensor");
+    my_rows[t] = updated[t].numel();
+    const torch::Tensor rows = updated[t].contiguous();
+    AppendRowBlock(rows, GatherRows(tables[t], rows), &pieces);
+  }
+  const std::vector<int64_t> rows =
+      ExchangeRowCounts(my_rows, /*all_to_all=*/false, tables[0].device(), comm);
+  std::vector<int64_t> bytes(world, 0);
+  for (int r = 0; r < world; ++r) {
+    for (int64_t t = 0; t < num_tables; ++t) {
+      bytes[r] += RowBlockBytes(tables[t], rows[r * num_tables + t]);
+    }
+  }
+  const torch::Tensor send = torch::cat(pieces);
+  torch::Tensor all = torch::empty({std::accumulate(bytes.begin(), bytes.end(), int64_t{0})},
+                                   send.options());
+  comm.AllGatherV(send.data_ptr(), send.numel(), all.data_ptr(), bytes, DataType::kUInt8);
+  int64_t offset = 0;
+  for (int r = 0; r < world; ++r) {
+    for (int64_t t = 0; t < num_tables; ++t) {
+      auto [i, v] = ReadRowBlock(all, tables[t], rows[r * num_tables + t], &offset);
+      if (r != comm.rank()) ScatterRows(tables[t], i, v);
+    }
+  }
+}
+
+void GatherOwnedRows(const std::vector<torch::Tensor>& tables, Communicator& comm, int root) {
+  CheckTables(tables, comm, "GatherOwnedRows");
+  const int world = comm.size();
+  if (world == 1) return;
+  for (const torch::Tensor& table : tables) {
+    RECSYS_CHECK(table.is_contiguous(), "GatherOwnedRows needs contiguous tables");
+    std::vector<int64_t> counts(world);
+    for (int r = 0; r < world; ++r) {
+      const RowRange owned = OwnedRows(table.size(0), r, world);
+      counts[r] = (owned.end - owned.begin) * table.size(1);
+    }
+    const RowRange mine = OwnedRows(table.size(0), comm.rank(), world);
+    const torch::Tensor block = table.narrow(0, mine.begin, mine.end - mine.begin);
+    torch::Tensor whole = comm.rank() == root ? torch::empty_like(table) : torch::Tensor();
+    comm.GatherV(block.data_ptr(), block.numel(), whole.defined() ? whole.data_ptr() : nullptr,
+                 counts, DataTypeFor(table.scalar_type()), root);
+    if (whole.defined()) {
+      torch::NoGradGuard no_grad;
+      torch::Tensor target = table;
+      target.copy_(whole);
+    }
+  }
 }
 
 torch::Tensor AllGatherRows(const torch::Tensor& local, const std::vector<int64_t>& counts,

@@ -1,7 +1,7 @@
 #pragma once
 // Data-parallel training helpers over a Communicator, for any LibTorch model: parameter
-// broadcast, fused all-reduce of dense gradients, exchange of sparse (row) gradients, and a
-// differentiable all-gather of rows. Nothing here knows what the model computes.
+// broadcast, fused all-reduce of dense gradients, a sharded update of sparse (row) gradients, and
+// a differentiable all-gather of rows. Nothing here knows what the model computes.
 //
 // Tensors must live where the communicator's buffers live: CPU tensors with the MPI backend,
 // CUDA tensors with NCCL. Every function is COLLECTIVE over comm: all ranks call it in the same
@@ -30,16 +30,43 @@ void BroadcastModule(torch::nn::Module& module, Communicator& comm, int root = 0
 void AllReduceSum(const std::vector<torch::Tensor>& tensors, Communicator& comm,
                   int64_t bucket_bytes);
 
-// The sums over ranks of row-sparse gradients of [rows, cols] tables. For table i, rank r passes
-// its local gradient local[i] (a sparse COO tensor with one sparse dimension, coalesced or not,
-// or an undefined tensor when its batch touched no row); every rank gets the same coalesced
-// sparse tensor holding the union of the touched rows with their summed values. Only touched
-// rows travel (a 2^18 x 64 table's dense gradient is 64 MiB; a batch touches a few thousand
-// rows), and all tables together cost two collectives: the row counts, then one message of
-// every table's indices and values packed as bytes. tables[i] gives the shape, dtype and device.
-std::vector<torch::Tensor> AllReduceSparseRows(const std::vector<torch::Tensor>& local,
-                                               const std::vector<torch::Tensor>& tables,
-                                               Communicator& comm);
+// Sharded update of row-sparse (embedding) tables. Every rank holds every table whole, but each
+// row has one owner: the rank whose block OwnedRows() holds it. A step's sparse gradients are
+// summed on their owners only (ReduceScatterSparseRows), each owner updates its own rows, and the
+// updated rows are sent to everybody (ShareUpdatedRows). Every rank thus does 1/N of the summing
+// and of the optimiser's work, instead of all of it, and each touched row crosses the network
+// twice (its gradient to the owner, its new value back) instead of once per rank that touched it.
+// Optimiser state (Adam's moments) is up to date in owned rows only; GatherOwnedRows collects it.
+
+// The rows [begin, end) of a table of `rows` rows that `rank` of `world` owns: contiguous blocks
+// of ceil(rows / world) rows, the last ones shorter or empty. Hashed n-gram ids fall evenly into
+// blocks. Not collective.
+struct RowRange {
+  int64_t begin = 0, end = 0;
+};
+RowRange OwnedRows(int64_t rows, int rank, int world);
+
+// For table i, rank r passes its local gradient local[i] (a sparse COO tensor with one sparse
+// dimension, coalesced or not, or an undefined tensor when its batch touched no row) and gets back
+// a coalesced sparse tensor of the rows it owns that any rank touched, each summed over the ranks
+// (in rank order, so the sum is the same whatever rank computes it). Rows are merged on the rank
+// that touched them before they travel, and only touched rows travel: a 2^18 x 64 table's dense
+// gradient is 64 MiB, a batch touches a few thousand rows. All tables together cost two
+// collectives: the row counts, then one all-to-all of every table's indices and values packed as
+// bytes. tables[i] gives the shape, dtype and device.
+std::vector<torch::Tensor> ReduceScatterSparseRows(const std::vector<torch::Tensor>& local,
+                                                   const std::vector<torch::Tensor>& tables,
+                                                   Communicator& comm);
+
+// Rank r passes updated[i], the indices (int64) of the rows of tables[i] it changed (its own rows,
+// as ReduceScatterSparseRows gave them); afterwards every rank's tables hold every rank's changed
+// rows. Two collectives for all tables: the row counts, then one all-gather of indices and rows.
+void ShareUpdatedRows(const std::vector<torch::Tensor>& updated,
+                      const std::vector<torch::Tensor>& tables, Communicator& comm);
+
+// Copies each rank's owned block (OwnedRows) of every table into root's tables, so that root
+// holds the whole of a row-sharded state (to write a checkpoint). One gather per table.
+void GatherOwnedRows(const std::vector<torch::Tensor>& tables, Communicator& comm, int root = 0);
 
 // Differentiable all-gather of rows: returns the concatenation, in rank order, of every rank's
 // `local` [counts[rank], ...] tensor. counts (size comm.size()) must be the same on every rank;

@@ -68,6 +68,7 @@ DataParallelTrainer::DataParallelTrainer(torch::nn::Module& model,
     params_.push_back({name, tensor, is_sparse});
   }
   RECSYS_CHECK(sparse.empty(), "no parameter named " << *sparse.begin() << " in the model");
+  if (!params_.empty()) device_ = params_.front().tensor.device();
   dist::BroadcastModule(model, comm_, /*root=*/0);
   KeepFreedMemoryInTheHeap();
 }
@@ -94,35 +95,35 @@ double DataParallelTrainer::Step(const torch::Tensor& local_loss) {
     if (!p.tensor.grad().defined()) p.tensor.mutable_grad() = torch::zeros_like(p.tensor);
     dense.push_back(p.tensor.grad());
   }
-  torch::Tensor loss = local_loss.detach().reshape({1}).to(torch::kFloat64).clone();
-  if (!params_.empty()) loss = loss.to(params_.front().tensor.device());
+  const torch::TensorOptions float64 = torch::dtype(torch::kFloat64).device(device_);
+  torch::Tensor loss = local_loss.detach().reshape({1}).to(float64).clone();
   dense.push_back(loss);
   dist::AllReduceSum(dense, comm_, options_.bucket_bytes);
+
+  // 3. Each rank's own rows of the sparse gradients, summed over the ranks.
   std::vector<torch::Tensor> sparse_grads, sparse_tables;
   for (Param& p : params_) {
     if (!p.sparse) continue;
     sparse_grads.push_back(p.tensor.grad());
     sparse_tables.push_back(p.tensor);
   }
-  std::vector<torch::Tensor> summed = dist::AllReduceSparseRows(sparse_grads, sparse_tables, comm_);
-  for (Param& p : params_) {
-    if (p.sparse) {
-      p.tensor.mutable_grad() = summed.front();
-      summed.erase(summed.begin());
-    }
-  }
-
+  const std::vector<torch::Tensor> owned =
+      dist::ReduceScatterSparseRows(sparse_grads, sparse_tables, comm_);
+  for (size_t i = 0; i < owned.size(); ++i) sparse_tables[i].mutable_grad() = owned[i];
   last_seconds_.exchange = seconds_since(start);
   start = Clock::now();
 
-  // 3. Clip by the global norm: every rank holds the same summed gradient, so the same norm.
-  double squared = 0;
+  // 4. Clip by the global norm: the dense part is whole on every rank, the sparse part is summed
+  //    over the rows' owners.
+  double dense_squared = 0, sparse_squared = 0;
   for (Param& p : params_) {
     const torch::Tensor& g = p.sparse ? p.tensor.grad()._values() : p.tensor.grad();
     const double norm = g.norm().item<double>();
-    squared += norm * norm;
+    (p.sparse ? sparse_squared : dense_squared) += norm * norm;
   }
-  last_norm_ = std::sqrt(squared);
+  torch::Tensor summed_squares = torch::tensor({sparse_squared}, float64);
+  dist::AllReduceSum({summed_squares}, comm_, options_.bucket_bytes);
+  last_norm_ = std::sqrt(dense_squared + summed_squares.item<double>());
   if (options_.clip_norm > 0 && last_norm_ > options_.clip_norm) {
     const double factor = options_.clip_norm / (last_norm_ + 1e-6);
     torch::NoGradGuard no_grad;
@@ -134,13 +135,32 @@ double DataParallelTrainer::Step(const torch::Tensor& local_loss) {
       }
     }
   }
+
+  // 5. The update, then every rank's updated rows to everybody.
   adam_.Step(learning_rate());
   ++step_;
   last_seconds_.update = seconds_since(start);
+  start = Clock::now();
+  std::vector<torch::Tensor> updated;
+  for (const torch::Tensor& g : owned) updated.push_back(g._indices().reshape({-1}));
+  dist::ShareUpdatedRows(updated, sparse_tables, comm_);
+  last_seconds_.share = seconds_since(start);
   return loss.item<double>();
 }
 
-void DataParallelTrainer::Save(H5Writer& out) const { adam_.Save(out, "optimizer"); }
+void DataParallelTrainer::Save(H5Writer* out) {
+  RECSYS_CHECK((out != nullptr) == (comm_.rank() == 0),
+               "DataParallelTrainer::Save: rank 0, and only rank 0, passes a writer");
+  std::vector<torch::Tensor> moments;
+  for (const Param& p : params_) {
+    if (!p.sparse) continue;
+    const auto [m, v] = adam_.moments(p.name);
+    moments.push_back(m);
+    moments.push_back(v);
+  }
+  dist::GatherOwnedRows(moments, comm_, /*root=*/0);
+  if (out) adam_.Save(*out, "optimizer");
+}
 
 void DataParallelTrainer::Load(const H5Reader& in, int64_t step) {
   adam_.Load(in, "optimizer", step);

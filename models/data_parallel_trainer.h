@@ -7,14 +7,17 @@
 //     by the GLOBAL batch size. The global loss (the batch mean) is then the sum of the shares,
 //     and its gradient the sum of the ranks' gradients, whatever the number of ranks.
 //  2. Step() runs backward; the dense gradients (and the loss, for logging) are summed over the
-//     ranks in fused buckets; each sparse embedding gradient is exchanged as touched rows
-//     (all-gather of row indices and values, then coalesced): both give every rank the same
-//     gradient.
-//  3. The gradient is clipped by its global norm (the same on every rank, being computed from the
-//     same summed gradient), and LazyAdam updates dense parameters and the touched rows.
+//     ranks in fused buckets, so every rank holds the whole dense gradient.
+//  3. Sparse embedding gradients are reduce-scattered by row owner (dist::OwnedRows): each rank
+//     receives the summed gradient of the touched rows it owns, and only those.
+//  4. The gradient is clipped by its global norm: the dense part's norm is the same everywhere,
+//     the sparse parts' squared norms are summed over the owners.
+//  5. LazyAdam updates the dense parameters (every rank, identically) and each rank's own touched
+//     rows; the updated rows are then sent to every rank (dist::ShareUpdatedRows).
 // Rank 0's initial parameters are broadcast at construction, so all ranks hold the same
 // parameters after every step, equal (to float rounding) to those one rank would compute on
-// the same global batches.
+// the same global batches. The sparse tables' Adam moments are current only in the rows a rank
+// owns; Save() gathers them.
 //
 // The communicator carries the gradients, so it must match the model's device: MPI for a CPU
 // model, NCCL (dist::Backend::kNccl) for a CUDA one.
@@ -67,16 +70,19 @@ class DataParallelTrainer {
   // The global gradient norm before clipping, at the last Step().
   double last_gradient_norm() const { return last_norm_; }
 
-  // Seconds the last Step() spent in each phase: backward, gradient exchange (dense all-reduce
-  // and sparse row exchange), and clipping plus the optimiser update. For benchmarks.
+  // Seconds the last Step() spent in each phase: backward (2), gradient exchange (2 and 3),
+  // clipping plus the optimiser update (4 and 5), and sending the updated rows (5). For
+  // benchmarks.
   struct StepSeconds {
-    double backward = 0, exchange = 0, update = 0;
+    double backward = 0, exchange = 0, update = 0, share = 0;
   };
   const StepSeconds& last_step_seconds() const { return last_seconds_; }
 
   // Optimiser state under "optimizer/"; the step is stored by the caller in the checkpoint's
-  // CheckpointInfo::step. Not collective (rank 0 writes; every rank loads).
-  void Save(H5Writer& out) const;
+  // CheckpointInfo::step. Save is COLLECTIVE: it gathers the row-sharded moments onto rank 0,
+  // which passes the writer (the other ranks pass nullptr). Load is not collective: every rank
+  // reads the whole state, so a checkpoint loads on any number of ranks.
+  void Save(H5Writer* out);
   void Load(const H5Reader& in, int64_t step);
 
  private:
@@ -89,6 +95,7 @@ class DataParallelTrainer {
   int64_t total_steps_;
   dist::Communicator& comm_;
   std::vector<Param> params_;
+  torch::Device device_ = torch::kCPU;  // where the parameters (and the communicator) live
   LazyAdam adam_;
   int64_t step_ = 0;
   double last_norm_ = 0;

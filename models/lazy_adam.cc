@@ -29,7 +29,19 @@ void UpdateRowsCpu(const RowUpdate& u, const torch::Tensor& rows, const torch::T
   T* vv = v.data_ptr<T>();
   const T b1 = u.beta1, b2 = u.beta2, c1 = 1 - u.beta1, c2 = 1 - u.beta2, eps = u.eps;
   const T step = u.step_size, inv_sqrt_bias2 = 1 / u.sqrt_bias2;
+  // The rows are scattered over tables of tens of megabytes, so every row is a cache (and TLB)
+  // miss: fetching the rows a few iterations ahead overlaps those misses with the arithmetic.
+  constexpr int64_t kAhead = 4;
+  const int64_t row_bytes = cols * static_cast<int64_t>(sizeof(T));
   for (int64_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) {
+      const int64_t ahead = row[i + kAhead] * cols;
+      for (int64_t b = 0; b < row_bytes; b += 64) {
+        __builtin_prefetch(reinterpret_cast<const char*>(p + ahead) + b, 1);
+        __builtin_prefetch(reinterpret_cast<const char*>(mm + ahead) + b, 1);
+        __builtin_prefetch(reinterpret_cast<const char*>(vv + ahead) + b, 1);
+      }
+    }
     const int64_t offset = row[i] * cols;
     const T* gi = g + i * cols;
     for (int64_t c = 0; c < cols; ++c) {
@@ -87,6 +99,13 @@ void LazyAdam::Step(double lr) {
       s.param.index_add_(0, rows, update, -step_size);
     }
   }
+}
+
+std::pair<torch::Tensor, torch::Tensor> LazyAdam::moments(const std::string& name) const {
+  for (const Slot& s : slots_) {
+    if (s.name == name) return {s.m, s.v};
+  }
+  RECSYS_THROW("LazyAdam: no parameter named " << name);
 }
 
 void LazyAdam::Save(H5Writer& out, const std::string& group) const {

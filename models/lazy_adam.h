@@ -39,6 +39,10 @@ class LazyAdam {
 
   int64_t steps() const { return steps_; }
 
+  // The first and second moments of the parameter called name (tensors sharing the optimiser's
+  // storage); throws when there is none.
+  std::pair<torch::Tensor, torch::Tensor> moments(const std::string& name) const;
+
   // First and second moments as "<group>/m/<name>" and "<group>/v/<name>"; the step count is the
   // caller's to store (it is the trainer's step).
   void Save(H5Writer& out, const std::string& group) const;

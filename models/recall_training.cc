@@ -135,20 +135,25 @@ double ValidRecall(TwoTower& model, const TwoTowerFeaturizer& featurizer,
   return metrics.queries() > 0 ? metrics.Recall(k) : 0.0;
 }
 
-// Rank 0 only: the whole training state, atomically.
+// COLLECTIVE: the whole training state, written atomically by rank 0 (the other ranks send it
+// their share of the optimiser state).
 void WriteRecallCheckpoint(const std::string& path, const ModelConfig& config, TwoTower& model,
-                           const DataParallelTrainer& trainer, int64_t epoch,
-                           int64_t steps_per_epoch, const EarlyStopping& early) {
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  H5Writer out(path);
-  WriteCheckpointInfo(out, {kModelName, config, trainer.step(), epoch},
-                      model->log_scale.scalar_type());
-  WriteModule(out, *model);
-  trainer.Save(out);
-  out.SetAttribute("/", "steps_per_epoch", steps_per_epoch);
-  out.SetAttribute("/", "best_valid_recall", early.best);
-  out.SetAttribute("/", "epochs_without_improvement", early.stale);
-  out.Commit();
+                           DataParallelTrainer& trainer, int64_t epoch, int64_t steps_per_epoch,
+                           const EarlyStopping& early, dist::Communicator& comm) {
+  std::unique_ptr<H5Writer> out;
+  if (comm.rank() == 0) {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    out = std::make_unique<H5Writer>(path);
+    WriteCheckpointInfo(*out, {kModelName, config, trainer.step(), epoch},
+                        model->log_scale.scalar_type());
+    WriteModule(*out, *model);
+  }
+  trainer.Save(out.get());
+  if (!out) return;
+  out->SetAttribute("/", "steps_per_epoch", steps_per_epoch);
+  out->SetAttribute("/", "best_valid_recall", early.best);
+  out->SetAttribute("/", "epochs_without_improvement", early.stale);
+  out->Commit();
 }
 
 // Every rank: the model, optimiser and early-stopping state of a checkpoint of this
@@ -299,10 +304,10 @@ RecallTrainReport TrainVariant(const RecallTrainOptions& o, RecallVariant varian
                << ", loss " << (loss_steps ? loss_sum / loss_steps : 0.0) << ", valid recall@"
                << o.recall_k << " " << recall << (improved ? " (best)" : "") << ", "
                << static_cast<int64_t>(samples / std::max(train_seconds, 1e-9)) << " samples/s");
-      if (improved) {
-        WriteRecallCheckpoint(report.checkpoint, config, model, trainer, epoch + 1, steps_per_epoch,
-                              early);
-      }
+    }
+    if (improved) {  // the same on every rank: recall is reduced over the ranks
+      WriteRecallCheckpoint(report.checkpoint, config, model, trainer, epoch + 1, steps_per_epoch,
+                            early, *gradients.comm);
     }
     if (o.patience > 0 && early.stale >= o.patience) {
       report.stopped_early = true;
@@ -310,8 +315,9 @@ RecallTrainReport TrainVariant(const RecallTrainOptions& o, RecallVariant varian
       break;
     }
   }
-  if (stopped_by_steps && root) {
-    WriteRecallCheckpoint(report.checkpoint, config, model, trainer, epoch, steps_per_epoch, early);
+  if (stopped_by_steps) {
+    WriteRecallCheckpoint(report.checkpoint, config, model, trainer, epoch, steps_per_epoch, early,
+                          *gradients.comm);
   }
   // Nobody returns before the checkpoint exists: the next stage may read it at once.
   comm.Barrier();

@@ -39,7 +39,35 @@ TEST_F(DataParallelTest, AllReduceSumFusesMixedTensorsIntoBuckets) {
   }
 }
 
-TEST_F(DataParallelTest, SparseRowsAreSummedOverTheUnionOfTouchedRows) {
+TEST(OwnedRowsTest, BlocksCoverTheTableInRankOrder) {
+  for (int64_t rows : {0, 1, 3, 7, 8, 262144}) {
+    for (int world : {1, 2, 3, 4, 8}) {
+      int64_t next = 0;
+      for (int r = 0; r < world; ++r) {
+        const RowRange owned = OwnedRows(rows, r, world);
+        EXPECT_EQ(owned.begin, next) << rows << " rows, rank " << r << " of " << world;
+        EXPECT_LE(owned.begin, owned.end);
+        EXPECT_LE(owned.end - owned.begin, (rows + world - 1) / world);
+        next = owned.end;
+      }
+      EXPECT_EQ(next, rows);
+    }
+  }
+  EXPECT_EQ(OwnedRows(10, 1, 4).begin, 3);
+  EXPECT_EQ(OwnedRows(10, 3, 4).end - OwnedRows(10, 3, 4).begin, 1);
+  EXPECT_THROW(OwnedRows(10, 4, 4), Error);
+  EXPECT_THROW(OwnedRows(-1, 0, 1), Error);
+}
+
+// Every rank's result, summed densely over the ranks (each row has one owner, so this is the
+// union of the owners' rows).
+torch::Tensor SumOverRanks(const torch::Tensor& t, Communicator& comm) {
+  torch::Tensor dense = t.to_dense().contiguous();
+  AllReduceSum({dense}, comm, 1 << 20);
+  return dense;
+}
+
+TEST_F(DataParallelTest, SparseRowsAreSummedOnTheirOwnersOnly) {
   // Table 0 (float, 2 wide): rank r touches rows r (twice, uncoalesced) and r + 1, value r + 1
   // per touch; the last rank touches nothing. Table 1 (double, 3 wide): only rank 0 touches
   // row 4; nobody touches table 2.
@@ -54,21 +82,91 @@ TEST_F(DataParallelTest, SparseRowsAreSummedOverTheUnionOfTouchedRows) {
     local[1] = torch::sparse_coo_tensor(torch::tensor({{4}}),
                                         torch::full({1, 3}, 0.5, torch::kFloat64), {5, 3});
   }
-  const std::vector<torch::Tensor> sums = AllReduceSparseRows(local, tables, comm_);
-  ASSERT_EQ(sums.size(), 3u);
-  for (const torch::Tensor& sum : sums) ASSERT_TRUE(sum.is_sparse() && sum.is_coalesced());
+  const std::vector<torch::Tensor> owned = ReduceScatterSparseRows(local, tables, comm_);
+  ASSERT_EQ(owned.size(), 3u);
+  for (size_t t = 0; t < owned.size(); ++t) {
+    ASSERT_TRUE(owned[t].is_sparse() && owned[t].is_coalesced());
+    const RowRange mine = OwnedRows(tables[t].size(0), rank_, world_);
+    const torch::Tensor rows = owned[t]._indices().reshape({-1});
+    EXPECT_TRUE(torch::all((rows >= mine.begin) & (rows < mine.end)).item<bool>())
+        << "table " << t << " rank " << rank_ << " got rows " << rows;
+  }
   torch::Tensor expected = torch::zeros({world_ + 2, 2});
   const int contributors = world_ == 1 ? 1 : world_ - 1;
   for (int r = 0; r < contributors; ++r) {
     expected[r] += 2.0 * (r + 1);
     expected[r + 1] += r + 1.0;
   }
-  EXPECT_TRUE(torch::equal(sums[0].to_dense(), expected)) << sums[0].to_dense();
-  EXPECT_EQ(sums[0]._indices().size(1), contributors + 1);  // only touched rows travel
+  EXPECT_TRUE(torch::equal(SumOverRanks(owned[0], comm_), expected));
+  // Only touched rows are returned: contributors + 1 of them over all owners.
+  EXPECT_EQ(AllReduceValue<int64_t>(comm_, owned[0]._nnz()), contributors + 1);
   torch::Tensor expected1 = torch::zeros({5, 3}, torch::kFloat64);
   expected1[4] = 0.5;
-  EXPECT_TRUE(torch::equal(sums[1].to_dense(), expected1));
-  EXPECT_EQ(sums[2]._nnz(), 0);
+  EXPECT_TRUE(torch::equal(SumOverRanks(owned[1], comm_), expected1));
+  EXPECT_EQ(owned[2]._nnz(), 0);
+}
+
+TEST_F(DataParallelTest, SparseRowSumsAreTheSameAsOnOneRank) {
+  // Many random touches of a 50-row table: the owners' sums equal one process's coalesce.
+  torch::manual_seed(3);
+  std::vector<torch::Tensor> all_indices, all_values;
+  for (int r = 0; r < world_; ++r) {
+    all_indices.push_back(torch::randint(50, {200}, torch::kInt64));
+    all_values.push_back(torch::randn({200, 4}, torch::kFloat64));
+  }
+  const torch::Tensor table = torch::zeros({50, 4}, torch::kFloat64);
+  const torch::Tensor mine = torch::sparse_coo_tensor(all_indices[rank_].unsqueeze(0),
+                                                      all_values[rank_], table.sizes());
+  const torch::Tensor owned = ReduceScatterSparseRows({mine}, {table}, comm_)[0];
+  const torch::Tensor reference = torch::sparse_coo_tensor(
+      torch::cat(all_indices).unsqueeze(0), torch::cat(all_values), table.sizes());
+  EXPECT_TRUE(torch::allclose(SumOverRanks(owned, comm_), reference.to_dense(), 1e-12, 1e-12));
+}
+
+TEST_F(DataParallelTest, UpdatedRowsReachEveryRank) {
+  // Rank r "updates" the even rows of its block to r + 1; the other rows keep their own value
+  // (rank-specific here, to show they are not touched).
+  std::vector<torch::Tensor> tables = {torch::full({9, 2}, -1.0 - rank_),
+                                       torch::full({3, 5}, -1.0 - rank_, torch::kFloat64)};
+  std::vector<torch::Tensor> updated;
+  for (torch::Tensor& table : tables) {
+    const RowRange mine = OwnedRows(table.size(0), rank_, world_);
+    std::vector<int64_t> rows;
+    for (int64_t row = mine.begin; row < mine.end; ++row) {
+      if (row % 2 == 0) rows.push_back(row);
+    }
+    for (int64_t row : rows) table[row] = rank_ + 1.0;
+    updated.push_back(torch::tensor(rows, torch::kInt64));
+  }
+  ShareUpdatedRows(updated, tables, comm_);
+  for (const torch::Tensor& table : tables) {
+    for (int64_t row = 0; row < table.size(0); ++row) {
+      int owner = 0;
+      while (OwnedRows(table.size(0), owner, world_).end <= row) ++owner;
+      const double expected = row % 2 == 0 ? owner + 1.0 : -1.0 - rank_;
+      EXPECT_TRUE(torch::all(table[row] == expected).item<bool>())
+          << "row " << row << " on rank " << rank_ << ": " << table[row];
+    }
+  }
+}
+
+TEST_F(DataParallelTest, OwnedBlocksAreGatheredOnRoot) {
+  const int root = world_ - 1;
+  std::vector<torch::Tensor> tables = {torch::full({7, 3}, -1.0), torch::full({2, 1}, -1.0)};
+  for (torch::Tensor& table : tables) {
+    const RowRange mine = OwnedRows(table.size(0), rank_, world_);
+    table.narrow(0, mine.begin, mine.end - mine.begin).fill_(rank_);
+  }
+  GatherOwnedRows(tables, comm_, root);
+  for (const torch::Tensor& table : tables) {
+    for (int r = 0; r < world_; ++r) {
+      const RowRange owned = OwnedRows(table.size(0), r, world_);
+      const double expected = rank_ == root || r == rank_ ? r : -1.0;
+      EXPECT_TRUE(torch::all(table.narrow(0, owned.begin, owned.end - owned.begin) == expected)
+                      .item<bool>())
+          << "rank " << rank_ << ", block of rank " << r << ": " << table;
+    }
+  }
 }
 
 TEST_F(DataParallelTest, AllGatherRowsConcatenatesAndBackpropagatesTheSummedGradient) {
