@@ -58,7 +58,8 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
        "base | pointwise | pairwise | listwise | all")
       ("epochs", po::value(&r.epochs)->default_value(r.epochs), "maximum passes over the data")
       ("batch-size", po::value(&r.batch_size)->default_value(r.batch_size),
-       "global examples per step, split over the ranks (same result for any rank count)")
+       "global judged pairs per step, split over the ranks (same result for any rank count); "
+       "listwise takes whole query lists adding up to about this many")
       ("random-negatives", po::value(&r.random_negatives)->default_value(r.random_negatives),
        "random catalogue products shared by each global batch")
       ("margin", po::value(&r.margin)->default_value(r.margin), "pairwise hinge margin")

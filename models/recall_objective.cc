@@ -1,6 +1,8 @@
 #include "models/recall_objective.h"
 
 #include <algorithm>
+#include <cmath>
+#include <numeric>
 
 #include "core/error.h"
 #include "core/stable_hash.h"
@@ -102,6 +104,14 @@ int64_t RecallObjective::HardNegative(int64_t example, int64_t epoch) const {
   int64_t product = RandomProduct(key);
   if (product == pairs.product[positive]) product = (product + 1) % dataset_.products.size();
   return product;
+}
+
+int64_t RecallObjective::ExamplesPerBatch(int64_t pairs) const {
+  RECSYS_CHECK(pairs >= 1, "a batch of " << pairs << " pairs");
+  if (num_pairs_.empty()) return pairs;
+  const double total = std::accumulate(num_pairs_.begin(), num_pairs_.end(), 0.0);
+  const double mean_pairs = total / static_cast<double>(num_pairs_.size());
+  return std::max<int64_t>(1, std::llround(static_cast<double>(pairs) / mean_pairs));
 }
 
 torch::Tensor RecallObjective::LocalLoss(TwoTower& model, const TwoTowerFeaturizer& featurizer,

@@ -51,6 +51,11 @@ class RecallObjective {
   RecallVariant variant() const { return variant_; }
   int64_t num_examples() const { return static_cast<int64_t>(query_.size()); }
 
+  // Examples per global batch for a batch of about `pairs` judged pairs: `pairs` for the variants
+  // whose example is one pair, pairs / (mean list length) lists for list-wise (at least 1), so
+  // that every variant takes about as many steps per epoch and sees as many pairs per step.
+  int64_t ExamplesPerBatch(int64_t pairs) const;
+
   // COLLECTIVE over comm (product embeddings are gathered across ranks). batch: the global
   // batch's example indices, the same on every rank; this rank handles its slice
   // dist::SliceOf(batch.size(), rank, size). Returns this rank's share of the batch's mean loss:

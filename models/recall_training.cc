@@ -226,7 +226,8 @@ RecallTrainReport TrainVariant(const RecallTrainOptions& o, RecallVariant varian
   report.examples = objective.num_examples();
   RECSYS_CHECK(report.examples > 0,
                name << ": the train split of " << o.data << " has no training examples");
-  dist::DistributedSampler sampler(objective.num_examples(), o.batch_size, comm.rank(), comm.size(),
+  const int64_t batch_size = objective.ExamplesPerBatch(o.batch_size);
+  dist::DistributedSampler sampler(objective.num_examples(), batch_size, comm.rank(), comm.size(),
                                    o.seed);
   const int64_t steps_per_epoch = sampler.steps_per_epoch();
   TrainerOptions trainer_options;
@@ -253,7 +254,7 @@ RecallTrainReport TrainVariant(const RecallTrainOptions& o, RecallVariant varian
   }
   if (root) {
     RECSYS_INFO(name << ": " << report.examples << " examples, " << steps_per_epoch << " steps of "
-                     << o.batch_size << " per epoch, " << comm.size() << " rank(s), "
+                     << batch_size << " per epoch, " << comm.size() << " rank(s), "
                      << o.random_negatives << " random negatives");
   }
   const std::vector<JudgedQuery> valid = JudgedQueries(dataset, data::Split::kValid);
@@ -266,7 +267,7 @@ RecallTrainReport TrainVariant(const RecallTrainOptions& o, RecallVariant varian
     Progress progress(name + " epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs),
                       report.examples, "samples", root && tty);
     const auto start = std::chrono::steady_clock::now();
-    int64_t done = first_step * o.batch_size;
+    int64_t done = first_step * batch_size;
     double loss_sum = 0;
     int64_t loss_steps = 0;
     for (int64_t s = first_step; s < steps_per_epoch; ++s) {

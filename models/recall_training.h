@@ -25,7 +25,8 @@ struct RecallTrainOptions {
   std::string out;                 // run folder; writes out/checkpoints/two_tower_<variant>.h5
   std::string variant = "all";     // base | pointwise | pairwise | listwise | all
   int64_t epochs = 10;             // at most this many passes over the variant's examples
-  int64_t batch_size = 512;        // GLOBAL examples per step, split over the ranks
+  int64_t batch_size = 512;        // GLOBAL judged pairs per step, split over the ranks; a
+                                   // list-wise step takes whole lists adding up to about this
   int64_t random_negatives = 256;  // random catalogue products shared by each global batch
   double margin = 0.2;             // pairwise hinge margin (on cosines)
   double learning_rate = 2e-3;     // peak learning rate (Adam; row-wise for embedding tables)
