@@ -392,7 +392,7 @@ class AnnBenchmark {
       rows.push_back({"this k-means, 1 rank", Seconds(start), objective(r.centroids)});
     });
     if (ranks > 1) {
-      const shards::RowRange slice = shards::BlockAlignedSlice(points, ranks, world_.rank());
+      const dist::Slice slice = shards::BlockAlignedSlice(points, ranks, world_.rank());
       const std::vector<float> mine = mixture_.Rows(slice.begin, slice.end - slice.begin);
       world_.Barrier();
       const auto start = Clock::now();

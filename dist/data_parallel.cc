@@ -339,7 +339,7 @@ void AllReduceSum(const std::vector<torch::Tensor>& tensors, Communicator& comm,
   for (auto& entry : pending) flush(entry.first);
 }
 
-RowRange OwnedRows(int64_t rows, int rank, int world) {
+Slice OwnedRows(int64_t rows, int rank, int world) {
   RECSYS_CHECK(rows >= 0 && world >= 1 && rank >= 0 && rank < world,
                "OwnedRows: rows=" << rows << " rank=" << rank << " world=" << world);
   const int64_t block = (rows + world - 1) / world;
@@ -475,10 +475,10 @@ void GatherOwnedRows(const std::vector<torch::Tensor>& tables, Communicator& com
     RECSYS_CHECK(table.is_contiguous(), "GatherOwnedRows needs contiguous tables");
     std::vector<int64_t> counts(world);
     for (int r = 0; r < world; ++r) {
-      const RowRange owned = OwnedRows(table.size(0), r, world);
+      const Slice owned = OwnedRows(table.size(0), r, world);
       counts[r] = (owned.end - owned.begin) * table.size(1);
     }
-    const RowRange mine = OwnedRows(table.size(0), comm.rank(), world);
+    const Slice mine = OwnedRows(table.size(0), comm.rank(), world);
     const torch::Tensor block = table.narrow(0, mine.begin, mine.end - mine.begin);
     torch::Tensor whole = comm.rank() == root ? torch::empty_like(table) : torch::Tensor();
     comm.GatherV(block.data_ptr(), block.numel(), whole.defined() ? whole.data_ptr() : nullptr,

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dist/communicator.h"
+#include "dist/distributed_sampler.h"
 
 namespace recsys::dist {
 
@@ -41,10 +42,7 @@ void AllReduceSum(const std::vector<torch::Tensor>& tensors, Communicator& comm,
 // The rows [begin, end) of a table of `rows` rows that `rank` of `world` owns: contiguous blocks
 // of ceil(rows / world) rows, the last ones shorter or empty. Hashed n-gram ids fall evenly into
 // blocks. Not collective.
-struct RowRange {
-  int64_t begin = 0, end = 0;
-};
-RowRange OwnedRows(int64_t rows, int rank, int world);
+Slice OwnedRows(int64_t rows, int rank, int world);
 
 // For table i, rank r passes its local gradient local[i] (a sparse COO tensor with one sparse
 // dimension, coalesced or not, or an undefined tensor when its batch touched no row) and gets back

@@ -43,7 +43,7 @@ IndexManifest BuildIndex(const IndexBuildOptions& options, dist::Communicator& c
     if (sample_rows == 0) sample_rows = std::min(info.rows, 256 * nlist);
   });
   const int64_t d = info.dim;
-  const RowRange slice = BlockAlignedSlice(info.rows, comm.size(), comm.rank());
+  const dist::Slice slice = BlockAlignedSlice(info.rows, comm.size(), comm.rank());
   const int64_t n = slice.end - slice.begin;
 
   // 1. This rank's rows.

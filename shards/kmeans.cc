@@ -94,7 +94,7 @@ int64_t SplitIntoEmptyClusters(std::vector<int64_t>& counts, std::vector<float>&
 
 }  // namespace
 
-RowRange BlockAlignedSlice(int64_t rows, int parts, int part) {
+dist::Slice BlockAlignedSlice(int64_t rows, int parts, int part) {
   RECSYS_CHECK(rows >= 0 && parts >= 1 && part >= 0 && part < parts,
                "rows=" << rows << " parts=" << parts << " part=" << part);
   const int64_t blocks = (rows + kAssignBlockRows - 1) / kAssignBlockRows;

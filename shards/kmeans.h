@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "dist/communicator.h"
+#include "dist/distributed_sampler.h"
 
 namespace recsys::shards {
 
@@ -52,11 +53,7 @@ struct KMeansResult {
 
 // Rows [begin, end) of part `part` when `rows` rows are split into `parts` ranges that start on
 // multiples of kAssignBlockRows (the last ends at rows); some ranges are empty when rows is small.
-struct RowRange {
-  int64_t begin = 0;
-  int64_t end = 0;
-};
-RowRange BlockAlignedSlice(int64_t rows, int parts, int part);
+dist::Slice BlockAlignedSlice(int64_t rows, int parts, int part);
 
 // COLLECTIVE. points: this rank's block (size n * d) of the global training set, L2-normalised
 // (norms within 1e-3 of 1). Every rank's block must start at a multiple of kAssignBlockRows

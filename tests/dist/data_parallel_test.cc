@@ -44,7 +44,7 @@ TEST(OwnedRowsTest, BlocksCoverTheTableInRankOrder) {
     for (int world : {1, 2, 3, 4, 8}) {
       int64_t next = 0;
       for (int r = 0; r < world; ++r) {
-        const RowRange owned = OwnedRows(rows, r, world);
+        const Slice owned = OwnedRows(rows, r, world);
         EXPECT_EQ(owned.begin, next) << rows << " rows, rank " << r << " of " << world;
         EXPECT_LE(owned.begin, owned.end);
         EXPECT_LE(owned.end - owned.begin, (rows + world - 1) / world);
@@ -86,7 +86,7 @@ TEST_F(DataParallelTest, SparseRowsAreSummedOnTheirOwnersOnly) {
   ASSERT_EQ(owned.size(), 3u);
   for (size_t t = 0; t < owned.size(); ++t) {
     ASSERT_TRUE(owned[t].is_sparse() && owned[t].is_coalesced());
-    const RowRange mine = OwnedRows(tables[t].size(0), rank_, world_);
+    const Slice mine = OwnedRows(tables[t].size(0), rank_, world_);
     const torch::Tensor rows = owned[t]._indices().reshape({-1});
     EXPECT_TRUE(torch::all((rows >= mine.begin) & (rows < mine.end)).item<bool>())
         << "table " << t << " rank " << rank_ << " got rows " << rows;
@@ -130,7 +130,7 @@ TEST_F(DataParallelTest, UpdatedRowsReachEveryRank) {
                                        torch::full({3, 5}, -1.0 - rank_, torch::kFloat64)};
   std::vector<torch::Tensor> updated;
   for (torch::Tensor& table : tables) {
-    const RowRange mine = OwnedRows(table.size(0), rank_, world_);
+    const Slice mine = OwnedRows(table.size(0), rank_, world_);
     std::vector<int64_t> rows;
     for (int64_t row = mine.begin; row < mine.end; ++row) {
       if (row % 2 == 0) rows.push_back(row);
@@ -154,13 +154,13 @@ TEST_F(DataParallelTest, OwnedBlocksAreGatheredOnRoot) {
   const int root = world_ - 1;
   std::vector<torch::Tensor> tables = {torch::full({7, 3}, -1.0), torch::full({2, 1}, -1.0)};
   for (torch::Tensor& table : tables) {
-    const RowRange mine = OwnedRows(table.size(0), rank_, world_);
+    const Slice mine = OwnedRows(table.size(0), rank_, world_);
     table.narrow(0, mine.begin, mine.end - mine.begin).fill_(rank_);
   }
   GatherOwnedRows(tables, comm_, root);
   for (const torch::Tensor& table : tables) {
     for (int r = 0; r < world_; ++r) {
-      const RowRange owned = OwnedRows(table.size(0), r, world_);
+      const Slice owned = OwnedRows(table.size(0), r, world_);
       const double expected = rank_ == root || r == rank_ ? r : -1.0;
       EXPECT_TRUE(torch::all(table.narrow(0, owned.begin, owned.end - owned.begin) == expected)
                       .item<bool>())

@@ -30,7 +30,7 @@ Runs TrainBoth(const std::vector<float>& rows, int64_t d, const KMeansOptions& o
   dist::MpiCommunicator world(MPI_COMM_WORLD);
   dist::MpiCommunicator self(MPI_COMM_SELF);
   const int64_t n = static_cast<int64_t>(rows.size()) / d;
-  const RowRange slice = BlockAlignedSlice(n, world.size(), world.rank());
+  const dist::Slice slice = BlockAlignedSlice(n, world.size(), world.rank());
   Runs runs;
   runs.distributed =
       TrainKMeans(rows.data() + slice.begin * d, slice.end - slice.begin, d, options, world);
@@ -115,7 +115,7 @@ TEST(KMeansTest, BadInputIsRefusedOnEveryRank) {
   dist::MpiCommunicator world(MPI_COMM_WORLD);
   const int64_t d = 4;
   std::vector<float> rows = GaussianMixture(d, 3, 0.3, 1).Rows(0, 600);
-  const RowRange slice = BlockAlignedSlice(600, world.size(), world.rank());
+  const dist::Slice slice = BlockAlignedSlice(600, world.size(), world.rank());
   const float* mine = rows.data() + slice.begin * d;
   const int64_t n = slice.end - slice.begin;
   KMeansOptions options;
@@ -141,7 +141,7 @@ TEST(KMeansTest, BlockAlignedSlicesCoverTheRowsInOrder) {
     for (int parts : {1, 2, 3, 4, 7}) {
       int64_t next = 0;
       for (int p = 0; p < parts; ++p) {
-        const RowRange r = BlockAlignedSlice(rows, parts, p);
+        const dist::Slice r = BlockAlignedSlice(rows, parts, p);
         EXPECT_EQ(r.begin, next);
         EXPECT_TRUE(r.begin % kAssignBlockRows == 0 || r.begin == rows);
         EXPECT_LE(r.begin, r.end);
