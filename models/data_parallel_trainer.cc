@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "dist/data_parallel.h"
+#include "models/huge_pages.h"
 
 namespace recsys::models {
 namespace {
@@ -65,6 +66,12 @@ DataParallelTrainer::DataParallelTrainer(torch::nn::Module& model,
     const bool is_sparse = sparse.erase(name) > 0;
     RECSYS_CHECK(!is_sparse || tensor.dim() == 2,
                  "sparse parameter " << name << " is not a table: " << tensor.sizes());
+    if (is_sparse) {  // an embedding table: onto huge pages (see models/huge_pages.h)
+      torch::NoGradGuard no_grad;
+      const torch::Tensor moved = CopyToHugePages(tensor);
+      torch::Tensor table = tensor;
+      if (!moved.is_same(tensor)) table.set_(moved);
+    }
     params_.push_back({name, tensor, is_sparse});
   }
   RECSYS_CHECK(sparse.empty(), "no parameter named " << *sparse.begin() << " in the model");

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "models/checkpoint.h"
+#include "models/huge_pages.h"
 
 namespace recsys::models {
 
@@ -58,7 +59,8 @@ LazyAdam::LazyAdam(std::vector<std::pair<std::string, torch::Tensor>> params,
                    const LazyAdamOptions& options)
     : options_(options) {
   for (auto& [name, param] : params) {
-    slots_.push_back({name, param, torch::zeros_like(param), torch::zeros_like(param)});
+    slots_.push_back({name, param, CopyToHugePages(torch::zeros_like(param)),
+                      CopyToHugePages(torch::zeros_like(param))});
   }
 }
 
