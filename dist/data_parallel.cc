@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/row_order.h"
 
 namespace recsys::dist {
 namespace {
@@ -72,53 +73,21 @@ class AllGatherRowsFunction : public torch::autograd::Function<AllGatherRowsFunc
   }
 };
 
-// Sorts entries row << 32 | position by row, keeping equal rows in input (position) order: a
-// stable LSD radix sort on the row bits, 11 at a time (two passes for a 2^18-row table), instead
-// of n log n comparisons, which cost as much as the whole forward pass for a batch's rows.
-void SortByRow(std::vector<uint64_t>* entries, int64_t num_rows) {
-  constexpr int kBits = 11;
-  constexpr size_t kBuckets = size_t{1} << kBits;
-  std::vector<uint64_t> scratch(entries->size());
-  for (int shift = 32; (num_rows - 1) >> (shift - 32) > 0; shift += kBits) {
-    std::vector<size_t> start(kBuckets + 1, 0);
-    for (uint64_t e : *entries) ++start[((e >> shift) & (kBuckets - 1)) + 1];
-    for (size_t b = 1; b <= kBuckets; ++b) start[b] += start[b - 1];
-    for (uint64_t e : *entries) scratch[start[(e >> shift) & (kBuckets - 1)]++] = e;
-    entries->swap(scratch);
-  }
-}
-
 // Sums the rows of values [n, cols] that share an index (indices [n]) into a coalesced sparse
 // tensor shaped like table. runs: when the input is a concatenation of runs of sorted, distinct
 // indices (rows received from several ranks), where each run starts; empty for any other input.
 // LibTorch 1.13's CPU coalesce costs tens of milliseconds for the 20K rows of one batch (it works
 // row by row through tensor operations), as much as the whole forward and backward pass: on the
-// CPU a radix sort (or a merge of the runs) of (row, position) entries and one pass over raw rows
-// do it instead. Equal indices are summed in the order they come (for rows received from several
+// CPU SortedRowEntries and one pass over raw rows do it instead. Equal indices are summed in the order they come (for rows received from several
 // ranks: rank order), so every rank that sums the same rows gets the same result.
 template <typename T>
 torch::Tensor CoalesceRowsCpu(const torch::Tensor& indices, const torch::Tensor& values,
                               const torch::Tensor& table, const std::vector<int64_t>& runs) {
-  const int64_t n = indices.numel(), cols = values.size(1), rows = table.size(0);
-  RECSYS_CHECK(n < (int64_t{1} << 32) && rows <= (int64_t{1} << 32),
-               "sparse gradient of " << n << " entries for " << rows << " rows: too many");
-  const int64_t* index = indices.data_ptr<int64_t>();
-  std::vector<uint64_t> order(n);  // row << 32 | position
-  for (int64_t i = 0; i < n; ++i) {
-    RECSYS_CHECK(index[i] >= 0 && index[i] < rows,
-                 "sparse gradient row " << index[i] << " outside a table of " << rows);
-    order[i] = static_cast<uint64_t>(index[i]) << 32 | static_cast<uint64_t>(i);
-  }
-  if (runs.empty()) {
-    SortByRow(&order, rows);
-  } else {
-    for (size_t r = 1; r < runs.size(); ++r) {
-      const int64_t end = r + 1 < runs.size() ? runs[r + 1] : n;
-      std::inplace_merge(order.begin(), order.begin() + runs[r], order.begin() + end);
-    }
-  }
-  auto row_of = [&](int64_t i) { return static_cast<int64_t>(order[i] >> 32); };
-  auto position_of = [&](int64_t i) { return static_cast<int64_t>(order[i] & 0xffffffffu); };
+  const int64_t n = indices.numel(), cols = values.size(1);
+  const std::vector<uint64_t> order =
+      SortedRowEntries(indices.data_ptr<int64_t>(), n, table.size(0), runs);
+  auto row_of = [&](int64_t i) { return RowOf(order[i]); };
+  auto position_of = [&](int64_t i) { return PositionOf(order[i]); };
   int64_t unique = 0;
   bool identity = true;  // already coalesced: no row to sum, none out of place
   for (int64_t i = 0; i < n; ++i) {

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/stable_hash.h"
+#include "models/embedding_bag.h"
 
 namespace recsys::models {
 namespace {
@@ -55,7 +56,8 @@ torch::nn::Sequential Mlp(int64_t in, int64_t hidden, int64_t out) {
                                torch::nn::Linear(hidden, out));
 }
 
-// Mean of each text's rows of table: [n, width]. Batches are built on the CPU; a CUDA model
+// Mean of each text's rows of table: [n, width], with the gradient already coalesced (see
+// models/embedding_bag.h). Batches are built on the CPU; a CUDA model
 // moves them here (a no-op on the CPU). EmbeddingBag refuses a batch of no texts, which a rank
 // whose slice of the global batch is empty has: that gives an empty result instead, still
 // connected to the graph through the layers after it, so backward (and the collectives in it)
@@ -64,7 +66,7 @@ torch::Tensor Bag(torch::nn::EmbeddingBag& table, const torch::Tensor& ids,
                   const torch::Tensor& offsets) {
   const torch::Tensor& weight = table->weight;
   if (offsets.numel() == 0) return torch::zeros({0, weight.size(1)}, weight.options());
-  return table->forward(ids.to(weight.device()), offsets.to(weight.device()));
+  return EmbeddingBagMean(weight, ids.to(weight.device()), offsets.to(weight.device()));
 }
 
 torch::Tensor Normalise(const torch::Tensor& x) {
