@@ -9,8 +9,8 @@
 #include "core/log.h"
 #include "core/stable_hash.h"
 #include "data/vector_file.h"
+#include "dist/collective_try.h"
 #include "shards/centroid_search.h"
-#include "shards/collective_error.h"
 #include "shards/index_writer.h"
 #include "shards/kmeans.h"
 
@@ -32,7 +32,7 @@ IndexManifest BuildIndex(const IndexBuildOptions& options, dist::Communicator& c
   data::VectorFileInfo info;
   int64_t nlist = options.nlist;
   int64_t sample_rows = options.sample_rows;
-  CollectiveTry(comm, [&] {
+  dist::CollectiveTry(comm, [&] {
     info = data::ReadVectorInfo(options.vectors_path);
     if (nlist == 0) nlist = std::max<int64_t>(1, std::llround(std::sqrt(double(info.rows))));
     RECSYS_CHECK(
@@ -48,7 +48,7 @@ IndexManifest BuildIndex(const IndexBuildOptions& options, dist::Communicator& c
 
   // 1. This rank's rows.
   std::vector<float> rows;
-  CollectiveTry(comm, [&] {
+  dist::CollectiveTry(comm, [&] {
     rows = data::ReadVectorRows(options.vectors_path, slice.begin, n);
     for (int64_t i = 0; i < n; ++i) {
       double norm2 = 0;

@@ -12,9 +12,9 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/stable_hash.h"
+#include "dist/collective_try.h"
 #include "shards/centroid_search.h"
 #include "shards/cluster_balance.h"
-#include "shards/collective_error.h"
 #include "shards/shard_file.h"
 
 namespace recsys::shards {
@@ -39,7 +39,7 @@ IndexManifest WriteIndex(const std::string& dir, const std::vector<float>& centr
   const int ranks = comm.size();
   const int64_t nlist = d > 0 ? static_cast<int64_t>(centroids.size()) / d : 0;
   const int64_t rows = dist::AllReduceValue(comm, n);
-  CollectiveTry(comm, [&] {
+  dist::CollectiveTry(comm, [&] {
     RECSYS_CHECK(d > 0 && nlist >= 1 && static_cast<int64_t>(centroids.size()) == nlist * d,
                  "index: " << centroids.size() << " centroid values do not make rows of " << d);
     for (int64_t i = 0; i < n; ++i) {
@@ -126,14 +126,14 @@ IndexManifest WriteIndex(const std::string& dir, const std::vector<float>& centr
   manifest.centroids = centroids;
   manifest.cluster_sizes = sizes;
   manifest.cluster_shard = owners;
-  CollectiveTry(comm, [&] {
+  dist::CollectiveTry(comm, [&] {
     RECSYS_CHECK(contents.offsets.back() == received,
                  "index: rank " << comm.rank() << " received " << received
                                 << " vectors, its clusters hold " << contents.offsets.back());
     WriteShardFile(dir, contents, d, comm.rank(), ranks, manifest.build_id);
   });
   // 5. The manifest last.
-  CollectiveTry(comm, [&] {
+  dist::CollectiveTry(comm, [&] {
     if (comm.rank() == 0) WriteManifest(dir, manifest);
   });
   return manifest;

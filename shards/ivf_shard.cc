@@ -7,8 +7,8 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "dist/collective_try.h"
 #include "shards/cluster_balance.h"
-#include "shards/collective_error.h"
 #include "shards/inner_products.h"
 #include "shards/shard_file.h"
 #include "shards/top_k.h"
@@ -26,7 +26,7 @@ IvfShard IvfShard::Load(const std::string& dir, const IndexLoadOptions& options,
                         dist::Communicator& comm) {
   IvfShard shard;
   IndexManifest& m = shard.manifest_;
-  CollectiveTry(comm, [&] {
+  dist::CollectiveTry(comm, [&] {
     m = ReadManifest(dir);
     RECSYS_CHECK(
         options.expected_model_version.empty() || m.model_version == options.expected_model_version,
@@ -57,7 +57,7 @@ IvfShard IvfShard::Load(const std::string& dir, const IndexLoadOptions& options,
   std::set<int64_t> files;
   for (int64_t f = rank; f < m.shards; f += comm.size()) files.insert(f);
   for (int64_t c : mine) files.insert(m.cluster_shard[c]);
-  CollectiveTry(comm, [&] {
+  dist::CollectiveTry(comm, [&] {
     for (int64_t f : files) {
       const ShardFileReader reader(dir, m, f);
       const std::vector<int64_t>& clusters = reader.clusters();

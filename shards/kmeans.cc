@@ -8,8 +8,8 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/stable_hash.h"
+#include "dist/collective_try.h"
 #include "shards/centroid_search.h"
-#include "shards/collective_error.h"
 
 namespace recsys::shards {
 namespace {
@@ -110,7 +110,7 @@ KMeansResult TrainKMeans(const float* points, int64_t n, int64_t d, const KMeans
   int64_t offset = 0;
   for (int r = 0; r < comm.rank(); ++r) offset += counts_per_rank[r];
   const int64_t k = options.k;
-  CollectiveTry(comm, [&] {
+  dist::CollectiveTry(comm, [&] {
     RECSYS_CHECK(d > 0 && k >= 1 && k <= total && options.iterations >= 0,
                  "k-means: need 1 <= k <= points and iterations >= 0; got k="
                      << k << ", " << total << " points, iterations=" << options.iterations);

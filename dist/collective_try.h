@@ -6,12 +6,12 @@
 
 #include "dist/communicator.h"
 
-namespace recsys::shards {
+namespace recsys::dist {
 
 // COLLECTIVE. Runs body on every rank. When body throws on one or more ranks, every rank throws
 // recsys::Error carrying the message of the lowest failing rank (prefixed "rank R: " when there
 // are several ranks), so that no rank goes on into a collective that a failed rank will never
 // join. body must not call collectives itself.
-void CollectiveTry(dist::Communicator& comm, const std::function<void()>& body);
+void CollectiveTry(Communicator& comm, const std::function<void()>& body);
 
-}  // namespace recsys::shards
+}  // namespace recsys::dist

@@ -1,4 +1,4 @@
-#include "shards/collective_error.h"
+#include "dist/collective_try.h"
 
 #include <cstdint>
 #include <exception>
@@ -7,9 +7,9 @@
 
 #include "core/error.h"
 
-namespace recsys::shards {
+namespace recsys::dist {
 
-void CollectiveTry(dist::Communicator& comm, const std::function<void()>& body) {
+void CollectiveTry(Communicator& comm, const std::function<void()>& body) {
   std::string message;
   bool failed = false;
   try {
@@ -19,13 +19,13 @@ void CollectiveTry(dist::Communicator& comm, const std::function<void()>& body) 
     failed = true;
   }
   const int32_t first =
-      dist::AllReduceValue(comm, failed ? comm.rank() : comm.size(), dist::ReduceOp::kMin);
+      AllReduceValue(comm, failed ? comm.rank() : comm.size(), ReduceOp::kMin);
   if (first == comm.size()) return;
   std::vector<uint8_t> bytes(message.begin(), message.end());
-  dist::Broadcast(comm, bytes, first);
+  Broadcast(comm, bytes, first);
   std::string text(bytes.begin(), bytes.end());
   if (comm.size() > 1) text = "rank " + std::to_string(first) + ": " + text;
   throw Error(text);
 }
 
-}  // namespace recsys::shards
+}  // namespace recsys::dist
