@@ -145,8 +145,8 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   }
   models::TwoTower model(ReferenceModel());
   const models::TwoTowerFeaturizer featurizer(model->options);
-  dist::DistributedSampler sampler(objective ? objective->num_examples() : 1, o.batch,
-                                   comm.rank(), comm.size(), 1);
+  dist::DistributedSampler sampler(objective ? objective->num_examples() : 1, o.batch, comm.rank(),
+                                   comm.size(), 1);
   models::TrainerOptions trainer_options;
   trainer_options.learning_rate = 1e-3;
   trainer_options.warmup_steps = 0;

@@ -8,8 +8,7 @@ namespace recsys {
 
 std::vector<uint64_t> SortedRowEntries(const int64_t* rows, int64_t n, int64_t num_rows,
                                        const std::vector<int64_t>& runs) {
-  RECSYS_CHECK(n >= 0 && n < (int64_t{1} << 32) && num_rows >= 0 &&
-                   num_rows <= (int64_t{1} << 32),
+  RECSYS_CHECK(n >= 0 && n < (int64_t{1} << 32) && num_rows >= 0 && num_rows <= (int64_t{1} << 32),
                n << " row indices of a table of " << num_rows << " rows: too many");
   std::vector<uint64_t> entries(n);
   for (int64_t i = 0; i < n; ++i) {

@@ -18,8 +18,7 @@ void CollectiveTry(Communicator& comm, const std::function<void()>& body) {
     message = e.what();
     failed = true;
   }
-  const int32_t first =
-      AllReduceValue(comm, failed ? comm.rank() : comm.size(), ReduceOp::kMin);
+  const int32_t first = AllReduceValue(comm, failed ? comm.rank() : comm.size(), ReduceOp::kMin);
   if (first == comm.size()) return;
   std::vector<uint8_t> bytes(message.begin(), message.end());
   Broadcast(comm, bytes, first);

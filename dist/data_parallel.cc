@@ -78,8 +78,9 @@ class AllGatherRowsFunction : public torch::autograd::Function<AllGatherRowsFunc
 // indices (rows received from several ranks), where each run starts; empty for any other input.
 // LibTorch 1.13's CPU coalesce costs tens of milliseconds for the 20K rows of one batch (it works
 // row by row through tensor operations), as much as the whole forward and backward pass: on the
-// CPU SortedRowEntries and one pass over raw rows do it instead. Equal indices are summed in the order they come (for rows received from several
-// ranks: rank order), so every rank that sums the same rows gets the same result.
+// CPU SortedRowEntries and one pass over raw rows do it instead. Equal indices are summed in the
+// order they come (for rows received from several ranks: rank order), so every rank that sums the
+// same rows gets the same result.
 template <typename T>
 torch::Tensor CoalesceRowsCpu(const torch::Tensor& indices, const torch::Tensor& values,
                               const torch::Tensor& table, const std::vector<int64_t>& runs) {
@@ -151,7 +152,8 @@ torch::Tensor GatherRows(const torch::Tensor& table, const torch::Tensor& rows) 
   return out;
 }
 
-void ScatterRows(const torch::Tensor& table, const torch::Tensor& rows, const torch::Tensor& values) {
+void ScatterRows(const torch::Tensor& table, const torch::Tensor& rows,
+                 const torch::Tensor& values) {
   torch::NoGradGuard no_grad;
   torch::Tensor target = table;  // a handle; the rows are written in place
   if (!table.is_cpu()) {
@@ -206,8 +208,8 @@ std::pair<torch::Tensor, torch::Tensor> ReadRowBlock(const torch::Tensor& blob,
 std::vector<int64_t> ExchangeRowCounts(const std::vector<int64_t>& send, bool all_to_all,
                                        const torch::Device& device, Communicator& comm) {
   const int world = comm.size();
-  const int64_t per_rank = all_to_all ? static_cast<int64_t>(send.size()) / world
-                                      : static_cast<int64_t>(send.size());
+  const int64_t per_rank =
+      all_to_all ? static_cast<int64_t>(send.size()) / world : static_cast<int64_t>(send.size());
   const torch::Tensor out = torch::tensor(send, torch::kInt64).to(device);
   torch::Tensor in = torch::empty({world * per_rank}, out.options());
   const std::vector<int64_t> counts(world, per_rank);
@@ -371,9 +373,8 @@ std::vector<torch::Tensor> ReduceScatterSparseRows(const std::vector<torch::Tens
     }
   }
   const torch::Tensor send = torch::cat(pieces);
-  torch::Tensor received = torch::empty({std::accumulate(recv_bytes.begin(), recv_bytes.end(),
-                                                         int64_t{0})},
-                                        send.options());
+  torch::Tensor received = torch::empty(
+      {std::accumulate(recv_bytes.begin(), recv_bytes.end(), int64_t{0})}, send.options());
   comm.AllToAllV(send.data_ptr(), send_bytes, received.data_ptr(), recv_bytes, DataType::kUInt8);
 
   // 4. Unpack in rank order and sum the rows that several ranks sent.
@@ -390,8 +391,8 @@ std::vector<torch::Tensor> ReduceScatterSparseRows(const std::vector<torch::Tens
   for (int64_t t = 0; t < num_tables; ++t) {
     std::vector<int64_t> runs(world);
     for (int s = 1; s < world; ++s) runs[s] = runs[s - 1] + owned_indices[t][s - 1].numel();
-    out.push_back(CoalesceRows(torch::cat(owned_indices[t]), torch::cat(owned_values[t]),
-                               tables[t], runs));
+    out.push_back(
+        CoalesceRows(torch::cat(owned_indices[t]), torch::cat(owned_values[t]), tables[t], runs));
   }
   return out;
 }
@@ -424,8 +425,8 @@ void ShareUpdatedRows(const std::vector<torch::Tensor>& updated,
     }
   }
   const torch::Tensor send = torch::cat(pieces);
-  torch::Tensor all = torch::empty({std::accumulate(bytes.begin(), bytes.end(), int64_t{0})},
-                                   send.options());
+  torch::Tensor all =
+      torch::empty({std::accumulate(bytes.begin(), bytes.end(), int64_t{0})}, send.options());
   comm.AllGatherV(send.data_ptr(), send.numel(), all.data_ptr(), bytes, DataType::kUInt8);
   int64_t offset = 0;
   for (int r = 0; r < world; ++r) {

@@ -65,8 +65,8 @@ torch::Tensor MeanBagGradient(const torch::Tensor& grad_output, const torch::Ten
   }
   // Other devices: the same sums with tensor operations.
   const int64_t n = ids.numel();
-  const torch::Tensor ends = torch::cat({offsets.narrow(0, 1, offsets.numel() - 1),
-                                         torch::full({1}, n, offsets.options())});
+  const torch::Tensor ends = torch::cat(
+      {offsets.narrow(0, 1, offsets.numel() - 1), torch::full({1}, n, offsets.options())});
   const torch::Tensor lengths = ends - offsets;
   const torch::Tensor bag_of =
       torch::repeat_interleave(torch::arange(offsets.numel(), offsets.options()), lengths);

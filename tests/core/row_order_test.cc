@@ -43,8 +43,7 @@ TEST(RowOrderTest, RefusesRowsOutsideTheTable) {
     SortedRowEntries(rows.data(), rows.size(), 10);
     ADD_FAILURE() << "row 10 of a 10-row table was accepted";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("row 10 is outside a table of 10 rows"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("row 10 is outside a table of 10 rows"), std::string::npos)
         << e.what();
   }
   const std::vector<int64_t> negative = {-1};

@@ -115,11 +115,11 @@ TEST_F(DataParallelTest, SparseRowSumsAreTheSameAsOnOneRank) {
     all_values.push_back(torch::randn({200, 4}, torch::kFloat64));
   }
   const torch::Tensor table = torch::zeros({50, 4}, torch::kFloat64);
-  const torch::Tensor mine = torch::sparse_coo_tensor(all_indices[rank_].unsqueeze(0),
-                                                      all_values[rank_], table.sizes());
+  const torch::Tensor mine =
+      torch::sparse_coo_tensor(all_indices[rank_].unsqueeze(0), all_values[rank_], table.sizes());
   const torch::Tensor owned = ReduceScatterSparseRows({mine}, {table}, comm_)[0];
-  const torch::Tensor reference = torch::sparse_coo_tensor(
-      torch::cat(all_indices).unsqueeze(0), torch::cat(all_values), table.sizes());
+  const torch::Tensor reference = torch::sparse_coo_tensor(torch::cat(all_indices).unsqueeze(0),
+                                                           torch::cat(all_values), table.sizes());
   EXPECT_TRUE(torch::allclose(SumOverRanks(owned, comm_), reference.to_dense(), 1e-12, 1e-12));
 }
 

@@ -33,8 +33,8 @@ TEST(EmbeddingBagMeanTest, EqualsTorchEmbeddingBagForwardAndGradient) {
   ASSERT_TRUE(grad.is_sparse());
   // One row per distinct id, in id order: coalesced (autograd's accumulation into .grad drops the
   // flag, not the order).
-  EXPECT_TRUE(torch::equal(grad._indices().reshape({-1}),
-                           torch::tensor({0, 2, 5, 7, 9}, torch::kInt64)));
+  EXPECT_TRUE(
+      torch::equal(grad._indices().reshape({-1}), torch::tensor({0, 2, 5, 7, 9}, torch::kInt64)));
   EXPECT_TRUE(torch::allclose(grad.to_dense(), reference->weight.grad().to_dense(), 1e-12, 1e-12));
   // Id 5 occurs twice in text 0 (length 3): 2/3 of text 0's gradient.
   EXPECT_TRUE(torch::allclose(grad.to_dense()[5], upstream[0] * (2.0 / 3.0), 1e-12, 1e-12));
@@ -48,7 +48,8 @@ TEST(EmbeddingBagMeanTest, NoTextsAndBadInputs) {
   EXPECT_EQ(out.sizes(), (std::vector<int64_t>{1, 2}));
   // An id outside the table is refused by the forward pass (torch) or the backward (here).
   EXPECT_ANY_THROW({
-    EmbeddingBagMean(weight, torch::tensor({1, 4}, torch::kInt64), torch::tensor({0}, torch::kInt64))
+    EmbeddingBagMean(weight, torch::tensor({1, 4}, torch::kInt64),
+                     torch::tensor({0}, torch::kInt64))
         .sum()
         .backward();
   });
