@@ -62,9 +62,10 @@ std::vector<torch::Tensor> ReduceScatterSparseRows(const std::vector<torch::Tens
 void ShareUpdatedRows(const std::vector<torch::Tensor>& updated,
                       const std::vector<torch::Tensor>& tables, Communicator& comm);
 
-// Copies each rank's owned block (OwnedRows) of every table into root's tables, so that root
-// holds the whole of a row-sharded state (to write a checkpoint). One gather per table.
-void GatherOwnedRows(const std::vector<torch::Tensor>& tables, Communicator& comm, int root = 0);
+// Copies each rank's owned block (OwnedRows) of every table into rank 0's tables, so that rank 0
+// holds the whole of a row-sharded state (to write a checkpoint). One gather per table, received
+// in place. Tables must be contiguous.
+void GatherOwnedRows(const std::vector<torch::Tensor>& tables, Communicator& comm);
 
 // Differentiable all-gather of rows: returns the concatenation, in rank order, of every rank's
 // `local` [counts[rank], ...] tensor. counts (size comm.size()) must be the same on every rank;

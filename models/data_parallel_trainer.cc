@@ -165,7 +165,7 @@ void DataParallelTrainer::Save(H5Writer* out) {
     moments.push_back(m);
     moments.push_back(v);
   }
-  dist::GatherOwnedRows(moments, comm_, /*root=*/0);
+  dist::GatherOwnedRows(moments, comm_);
   if (out) adam_.Save(*out, "optimizer");
 }
 

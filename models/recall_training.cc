@@ -140,6 +140,7 @@ double ValidRecall(TwoTower& model, const TwoTowerFeaturizer& featurizer,
 void WriteRecallCheckpoint(const std::string& path, const ModelConfig& config, TwoTower& model,
                            DataParallelTrainer& trainer, int64_t epoch, int64_t steps_per_epoch,
                            const EarlyStopping& early, dist::Communicator& comm) {
+  const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<H5Writer> out;
   if (comm.rank() == 0) {
     std::filesystem::create_directories(std::filesystem::path(path).parent_path());
@@ -154,6 +155,10 @@ void WriteRecallCheckpoint(const std::string& path, const ModelConfig& config, T
   out->SetAttribute("/", "best_valid_recall", early.best);
   out->SetAttribute("/", "epochs_without_improvement", early.stale);
   out->Commit();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  RECSYS_INFO("checkpoint " << path << " (" << (std::filesystem::file_size(path) >> 20)
+                            << " MiB) written in " << seconds << " s");
 }
 
 // Every rank: the model, optimiser and early-stopping state of a checkpoint of this

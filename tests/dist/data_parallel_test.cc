@@ -150,20 +150,20 @@ TEST_F(DataParallelTest, UpdatedRowsReachEveryRank) {
   }
 }
 
-TEST_F(DataParallelTest, OwnedBlocksAreGatheredOnRoot) {
-  const int root = world_ - 1;
-  std::vector<torch::Tensor> tables = {torch::full({7, 3}, -1.0), torch::full({2, 1}, -1.0)};
+TEST_F(DataParallelTest, OwnedBlocksAreGatheredOnRankZero) {
+  // Tables with more, as many and fewer rows than ranks (some blocks empty).
+  std::vector<torch::Tensor> tables = {torch::full({7, 3}, -1.0), torch::full({2, 1}, -1.0),
+                                       torch::full({4, 2}, -1.0, torch::kFloat64)};
   for (torch::Tensor& table : tables) {
     const Slice mine = OwnedRows(table.size(0), rank_, world_);
-    table.narrow(0, mine.begin, mine.end - mine.begin).fill_(rank_);
+    table.narrow(0, mine.begin, mine.size()).fill_(rank_);
   }
-  GatherOwnedRows(tables, comm_, root);
+  GatherOwnedRows(tables, comm_);
   for (const torch::Tensor& table : tables) {
     for (int r = 0; r < world_; ++r) {
       const Slice owned = OwnedRows(table.size(0), r, world_);
-      const double expected = rank_ == root || r == rank_ ? r : -1.0;
-      EXPECT_TRUE(torch::all(table.narrow(0, owned.begin, owned.end - owned.begin) == expected)
-                      .item<bool>())
+      const double expected = rank_ == 0 || r == rank_ ? r : -1.0;
+      EXPECT_TRUE(torch::all(table.narrow(0, owned.begin, owned.size()) == expected).item<bool>())
           << "rank " << rank_ << ", block of rank " << r << ": " << table;
     }
   }
