@@ -11,10 +11,14 @@
 
 namespace recsys::models {
 
-// A copy of t in memory that Linux is asked (madvise) to back with huge pages, when t is a CPU
-// tensor of at least kHugePageMinBytes; t itself otherwise. Where transparent huge pages are
-// disabled the copy is ordinary memory, so this is never an error.
+// A zero tensor shaped like `like`, in memory that Linux is asked (madvise) to back with huge
+// pages, when `like` is a CPU tensor of at least kHugePageMinBytes; torch::zeros_like(like)
+// otherwise. Where transparent huge pages are disabled it is ordinary memory, so this is never
+// an error.
 constexpr int64_t kHugePageMinBytes = int64_t{4} << 20;
+torch::Tensor ZerosOnHugePages(const torch::Tensor& like);
+
+// A copy of t on huge pages under the same condition; t itself otherwise.
 torch::Tensor CopyToHugePages(const torch::Tensor& t);
 
 }  // namespace recsys::models

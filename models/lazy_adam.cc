@@ -59,8 +59,7 @@ LazyAdam::LazyAdam(std::vector<std::pair<std::string, torch::Tensor>> params,
                    const LazyAdamOptions& options)
     : options_(options) {
   for (auto& [name, param] : params) {
-    slots_.push_back({name, param, CopyToHugePages(torch::zeros_like(param)),
-                      CopyToHugePages(torch::zeros_like(param))});
+    slots_.push_back({name, param, ZerosOnHugePages(param), ZerosOnHugePages(param)});
   }
 }
 
