@@ -3,6 +3,12 @@
 // Prints global samples/s and ms per step for P ranks (bench/run_train_bench.sh runs P = 1 and 2
 // and prints the scaling table).
 //
+// `--independent` is the machine's ceiling for that table: every rank trains a whole global batch
+// alone (MPI_COMM_SELF, no communication at all), under the same launcher and core binding as the
+// data-parallel run. What P such ranks reach together is what P cores give this job when nothing
+// is exchanged; P times the slowest rank's rate is the most a synchronous data-parallel step with
+// an even split could reach, since every step waits for the slowest rank.
+//
 // The model and inputs mirror TRAINING_REFERENCE.md, whose PyTorch figures this compares to:
 // query tower EmbeddingBag(2^18, 64, mean) -> 128 -> 64, product tower EmbeddingBag(2^18, 64) +
 // brand (5000 x 16) + category (500 x 16) -> 128 -> 64 (plus this model's colour table and six
@@ -47,6 +53,7 @@ struct TrainBenchOptions {
   int threads = 1;      // torch threads per rank
   std::string inputs = "synthetic";
   int64_t products = 20000;  // catalogue size for --inputs dataset
+  bool independent = false;  // every rank trains alone: the ceiling without communication
   std::string csv;           // append a result row here (rank 0)
 };
 
@@ -108,9 +115,13 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
       "inputs", po::value(&o.inputs)->default_value(o.inputs), "synthetic | dataset")(
       "products", po::value(&o.products)->default_value(o.products),
       "catalogue size with --inputs dataset")(
+      "independent", po::bool_switch(&o.independent),
+      "every rank trains a whole global batch alone, exchanging nothing: the machine's ceiling "
+      "for P ranks (see the top of bench/recsys_bench_train.cc)")(
       "csv", po::value(&o.csv),
-      "append a result row (ranks,threads,global_batch,inputs,"
-      "samples_per_s,ms_per_step) to this file");
+      "append a result row (ranks,mode,threads,global_batch,inputs,samples_per_s,ms_per_step) "
+      "to this file; mode is data-parallel or independent, whose samples/s is P times the "
+      "slowest rank's");
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, options), vm);
   if (vm.count("help")) {
@@ -125,8 +136,9 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
     throw launch::UsageError("--inputs must be synthetic or dataset, not " + o.inputs);
   }
   torch::set_num_threads(o.threads);
-  dist::MpiCommunicator comm(MPI_COMM_WORLD);
-  torch::manual_seed(1 + comm.rank());  // different synthetic inputs on every rank
+  dist::MpiCommunicator world(MPI_COMM_WORLD);
+  dist::MpiCommunicator comm(o.independent ? MPI_COMM_SELF : MPI_COMM_WORLD);  // trains over this
+  torch::manual_seed(1 + world.rank());  // different synthetic inputs on every rank
 
   data::Dataset dataset;
   std::unique_ptr<models::RecallObjective> objective;
@@ -161,7 +173,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
                                              sampler.GlobalBatch(epoch, in_epoch), s, epoch, comm));
   };
   for (int64_t s = 0; s < o.warmup; ++s) step(s);
-  comm.Barrier();
+  world.Barrier();
   const auto start = std::chrono::steady_clock::now();
   double loss = 0;
   models::DataParallelTrainer::StepSeconds phases;
@@ -172,33 +184,57 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
     phases.update += trainer.last_step_seconds().update;
     phases.share += trainer.last_step_seconds().share;
   }
-  comm.Barrier();
-  const double seconds =
+  // Independent ranks time themselves (the barrier would add the others' lateness).
+  const double own_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double samples_per_s = o.steps * o.batch / seconds;
-  const double ms_per_step = 1000.0 * seconds / o.steps;
+  world.Barrier();
+  const double seconds =
+      o.independent
+          ? own_seconds
+          : std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // Each rank's phases: a phase that ends in a collective also holds the wait for the slowest
   // rank, so comparing ranks shows where the time is lost.
-  const std::vector<double> mine = {phases.backward, phases.exchange, phases.update, phases.share};
-  const std::vector<double> all = dist::GatherV(comm, mine, /*root=*/0);
-  if (comm.rank() == 0) {
-    std::printf(
-        "ranks %d, threads %d, global batch %lld, %s inputs: %.0f samples/s, %.1f "
-        "ms/step (last loss %.3f)\n",
-        comm.size(), o.threads, static_cast<long long>(o.batch), o.inputs.c_str(), samples_per_s,
-        ms_per_step, loss);
-    for (int r = 0; r < comm.size(); ++r) {
-      const double* p = &all[4 * r];
-      auto ms = [&](double seconds) { return 1000 * seconds / o.steps; };
+  const std::vector<double> mine = {seconds, phases.backward, phases.exchange, phases.update,
+                                    phases.share};
+  const std::vector<double> all = dist::GatherV(world, mine, /*root=*/0);
+  if (world.rank() == 0) {
+    const int ranks = world.size();
+    auto ms = [&](double s) { return 1000 * s / o.steps; };
+    // Data-parallel: the global rate (all ranks took the same wall time). Independent: each rank
+    // trained o.batch samples a step; together they did `combined`, and an even synchronous
+    // split could reach P times the slowest rank's rate.
+    double slowest = 0, combined = 0;
+    for (int r = 0; r < ranks; ++r) {
+      slowest = std::max(slowest, all[5 * r]);
+      combined += o.batch * o.steps / all[5 * r];
+    }
+    const double samples_per_s = (o.independent ? ranks : 1) * o.batch * o.steps / slowest;
+    const double ms_per_step = ms(slowest);
+    if (o.independent) {
+      std::printf(
+          "ranks %d independent, threads %d, batch %lld each, %s inputs: %.0f samples/s "
+          "together, %.0f at the slowest rank's pace (%d x %.1f ms/step)\n",
+          ranks, o.threads, static_cast<long long>(o.batch), o.inputs.c_str(), combined,
+          samples_per_s, ranks, ms_per_step);
+    } else {
+      std::printf(
+          "ranks %d, threads %d, global batch %lld, %s inputs: %.0f samples/s, %.1f "
+          "ms/step (last loss %.3f)\n",
+          ranks, o.threads, static_cast<long long>(o.batch), o.inputs.c_str(), samples_per_s,
+          ms_per_step, loss);
+    }
+    for (int r = 0; r < ranks; ++r) {
+      const double* p = &all[5 * r];
       std::printf(
           "  rank %d, ms per step: forward %.1f, backward %.1f, gradient exchange %.1f, "
           "clip + update %.1f, updated rows out %.1f\n",
-          r, ms_per_step - ms(p[0] + p[1] + p[2] + p[3]), ms(p[0]), ms(p[1]), ms(p[2]), ms(p[3]));
+          r, ms(p[0] - p[1] - p[2] - p[3] - p[4]), ms(p[1]), ms(p[2]), ms(p[3]), ms(p[4]));
     }
     if (!o.csv.empty()) {
       std::ofstream out(o.csv, std::ios::app);
-      out << comm.size() << "," << o.threads << "," << o.batch << "," << o.inputs << ","
-          << samples_per_s << "," << ms_per_step << "\n";
+      out << ranks << "," << (o.independent ? "independent" : "data-parallel") << "," << o.threads
+          << "," << o.batch << "," << o.inputs << "," << samples_per_s << "," << ms_per_step
+          << "\n";
     }
   }
   return 0;

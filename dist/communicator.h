@@ -71,6 +71,12 @@ class Communicator {
   virtual void AllGatherV(const void* send, size_t send_count, void* recv,
                           const std::vector<int64_t>& recv_counts, DataType type) = 0;
 
+  // AllGatherV in place: each rank's block is already at its place in recv (after the blocks of
+  // the ranks before it), written there by the caller; the others' blocks arrive around it. Saves
+  // the copy of this rank's block that a separate send buffer costs.
+  virtual void AllGatherVInPlace(void* recv, const std::vector<int64_t>& recv_counts,
+                                 DataType type) = 0;
+
   // Uneven all-to-all. send holds sum(send_counts) elements: send_counts[0] for rank 0 first,
   // then rank 1's, ...; recv holds sum(recv_counts) elements, rank 0's block first.
   // recv_counts[j] must equal rank j's send_counts[rank()] (see ExchangeCounts()).

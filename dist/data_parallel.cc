@@ -73,20 +73,28 @@ class AllGatherRowsFunction : public torch::autograd::Function<AllGatherRowsFunc
   }
 };
 
-// Sums the rows of values [n, cols] that share an index (indices [n]) into a coalesced sparse
-// tensor shaped like table. runs: when the input is a concatenation of runs of sorted, distinct
-// indices (rows received from several ranks), where each run starts; empty for any other input.
+// A gradient's rows in pieces: indices [n] (int64) and, for each run of them, that run's values
+// ([run length, cols]; runs[k] is where run k starts in indices). One run: any rows, in any
+// order (a rank's own gradient). Several: the rows received from the ranks, each run sorted and
+// distinct, in rank order, which need not be copied into one tensor before they are summed.
+struct RowRuns {
+  torch::Tensor indices;
+  std::vector<int64_t> runs;
+  std::vector<torch::Tensor> values;
+};
+
+// Sums the rows that share an index into a coalesced sparse tensor shaped like table.
 // LibTorch 1.13's CPU coalesce costs tens of milliseconds for the 20K rows of one batch (it works
 // row by row through tensor operations), as much as the whole forward and backward pass: on the
 // CPU SortedRowEntries and one pass over raw rows do it instead. Equal indices are summed in the
 // order they come (for rows received from several ranks: rank order), so every rank that sums the
 // same rows gets the same result.
 template <typename T>
-torch::Tensor CoalesceRowsCpu(const torch::Tensor& indices, const torch::Tensor& values,
-                              const torch::Tensor& table, const std::vector<int64_t>& runs) {
-  const int64_t n = indices.numel(), cols = values.size(1);
+torch::Tensor CoalesceRowsCpu(const RowRuns& in, const torch::Tensor& table) {
+  const int64_t n = in.indices.numel(), cols = table.size(1);
   const std::vector<uint64_t> order =
-      SortedRowEntries(indices.data_ptr<int64_t>(), n, table.size(0), runs);
+      SortedRowEntries(in.indices.data_ptr<int64_t>(), n, table.size(0),
+                       in.runs.size() > 1 ? in.runs : std::vector<int64_t>());
   auto row_of = [&](int64_t i) { return RowOf(order[i]); };
   auto position_of = [&](int64_t i) { return PositionOf(order[i]); };
   int64_t unique = 0;
@@ -95,20 +103,31 @@ torch::Tensor CoalesceRowsCpu(const torch::Tensor& indices, const torch::Tensor&
     unique += i == 0 || row_of(i) != row_of(i - 1);
     identity = identity && position_of(i) == i;
   }
+  std::vector<const T*> run_values;  // where position p's row is: run_values[k] + p * cols
+  for (size_t k = 0; k < in.runs.size(); ++k) {
+    RECSYS_CHECK(in.values[k].is_contiguous() && in.values[k].scalar_type() == table.scalar_type(),
+                 "CoalesceRows: run " << k << " is not a contiguous " << table.scalar_type());
+    run_values.push_back(in.values[k].data_ptr<T>() - in.runs[k] * cols);
+  }
   if (identity && unique == n) {
-    return torch::sparse_coo_tensor(indices.reshape({1, n}), values, table.sizes())
+    const torch::Tensor values = in.values.size() == 1 ? in.values[0] : torch::cat(in.values);
+    return torch::sparse_coo_tensor(in.indices.reshape({1, n}), values, table.sizes())
         ._coalesced_(true);
   }
-  torch::Tensor out_index = torch::empty({1, unique}, indices.options());
-  torch::Tensor out_values = torch::empty({unique, cols}, values.options());
+  auto source = [&](int64_t position) {
+    const auto k =
+        std::upper_bound(in.runs.begin() + 1, in.runs.end(), position) - (in.runs.begin() + 1);
+    return run_values[k] + position * cols;
+  };
+  torch::Tensor out_index = torch::empty({1, unique}, in.indices.options());
+  torch::Tensor out_values = torch::empty({unique, cols}, table.options());
   int64_t* oi = out_index.data_ptr<int64_t>();
   T* ov = out_values.data_ptr<T>() - cols;
-  const T* v = values.data_ptr<T>();
   constexpr int64_t kAhead = 4;  // rows fetched ahead: the input rows are read out of order
   int64_t row = -1;
   for (int64_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) __builtin_prefetch(v + position_of(i + kAhead) * cols);
-    const T* src = v + position_of(i) * cols;
+    if (i + kAhead < n) __builtin_prefetch(source(position_of(i + kAhead)));
+    const T* src = source(position_of(i));
     if (i == 0 || row_of(i) != row_of(i - 1)) {
       oi[++row] = row_of(i);
       ov += cols;
@@ -120,16 +139,15 @@ torch::Tensor CoalesceRowsCpu(const torch::Tensor& indices, const torch::Tensor&
   return torch::sparse_coo_tensor(out_index, out_values, table.sizes())._coalesced_(true);
 }
 
-torch::Tensor CoalesceRows(const torch::Tensor& indices, const torch::Tensor& values,
-                           const torch::Tensor& table, const std::vector<int64_t>& runs = {}) {
+torch::Tensor CoalesceRows(const RowRuns& in, const torch::Tensor& table) {
   if (!table.is_cpu()) {
-    return torch::sparse_coo_tensor(indices.unsqueeze(0), values, table.sizes()).coalesce();
+    return torch::sparse_coo_tensor(in.indices.unsqueeze(0), torch::cat(in.values), table.sizes())
+        .coalesce();
   }
-  const torch::Tensor i = indices.contiguous(), v = values.contiguous();
-  if (v.scalar_type() == torch::kFloat64) return CoalesceRowsCpu<double>(i, v, table, runs);
-  RECSYS_CHECK(v.scalar_type() == torch::kFloat32,
-               "sparse gradients must be float32 or float64, not " << v.scalar_type());
-  return CoalesceRowsCpu<float>(i, v, table, runs);
+  if (table.scalar_type() == torch::kFloat64) return CoalesceRowsCpu<double>(in, table);
+  RECSYS_CHECK(table.scalar_type() == torch::kFloat32,
+               "sparse gradients must be float32 or float64, not " << table.scalar_type());
+  return CoalesceRowsCpu<float>(in, table);
 }
 
 // Copies between table rows and a [n, cols] block. LibTorch 1.13's CPU index_select and
@@ -137,11 +155,15 @@ torch::Tensor CoalesceRows(const torch::Tensor& indices, const torch::Tensor& va
 // the table rows (scattered over tens of megabytes: cache misses) fetched a few rows ahead.
 constexpr int64_t kRowsAhead = 4;
 
-torch::Tensor GatherRows(const torch::Tensor& table, const torch::Tensor& rows) {
-  if (!table.is_cpu()) return table.index_select(0, rows);
-  RECSYS_CHECK(table.is_contiguous(), "GatherRows needs a contiguous table");
+// out: [rows.numel(), cols], contiguous.
+void GatherRows(const torch::Tensor& table, const torch::Tensor& rows, torch::Tensor out) {
+  torch::NoGradGuard no_grad;
+  if (!table.is_cpu()) {
+    torch::index_select_out(out, table, 0, rows);
+    return;
+  }
+  RECSYS_CHECK(table.is_contiguous() && out.is_contiguous(), "GatherRows needs contiguous tensors");
   const int64_t n = rows.numel(), row_bytes = table.size(1) * table.element_size();
-  torch::Tensor out = torch::empty({n, table.size(1)}, table.options());
   const int64_t* row = rows.data_ptr<int64_t>();
   const auto* from = static_cast<const char*>(table.data_ptr());
   auto* to = static_cast<char*>(out.data_ptr());
@@ -149,7 +171,6 @@ torch::Tensor GatherRows(const torch::Tensor& table, const torch::Tensor& rows) 
     if (i + kRowsAhead < n) __builtin_prefetch(from + row[i + kRowsAhead] * row_bytes);
     std::memcpy(to + i * row_bytes, from + row[i] * row_bytes, row_bytes);
   }
-  return out;
 }
 
 void ScatterRows(const torch::Tensor& table, const torch::Tensor& rows,
@@ -341,8 +362,10 @@ std::vector<torch::Tensor> ReduceScatterSparseRows(const std::vector<torch::Tens
       RECSYS_CHECK(
           local[t].is_sparse() && local[t].sparse_dim() == 1 && local[t].sizes() == table.sizes(),
           kOp << ": gradient " << t << " is not a row-sparse gradient of " << table.sizes());
-      const torch::Tensor merged = CoalesceRows(local[t]._indices().reshape({-1}).contiguous(),
-                                                local[t]._values().to(table.scalar_type()), table);
+      const RowRuns rows{local[t]._indices().reshape({-1}).contiguous(),
+                         {0},
+                         {local[t]._values().to(table.scalar_type()).contiguous()}};
+      const torch::Tensor merged = CoalesceRows(rows, table);
       indices[t] = merged._indices().reshape({-1}).contiguous();
       values[t] = merged._values().contiguous();
     }
@@ -360,10 +383,12 @@ std::vector<torch::Tensor> ReduceScatterSparseRows(const std::vector<torch::Tens
   const std::vector<int64_t> recv_rows =
       ExchangeRowCounts(send_rows, /*all_to_all=*/true, tables[0].device(), comm);
 
-  // 3. Every owner's rows, in one all-to-all.
+  // 3. Every owner's rows, in one all-to-all; this rank's own rows stay where they are.
+  const int rank = comm.rank();
   std::vector<torch::Tensor> pieces;
   std::vector<int64_t> send_bytes(world, 0), recv_bytes(world, 0);
   for (int d = 0; d < world; ++d) {
+    if (d == rank) continue;
     for (int64_t t = 0; t < num_tables; ++t) {
       const int64_t n = send_rows[d * num_tables + t];
       AppendRowBlock(indices[t].narrow(0, first[t][d], n), values[t].narrow(0, first[t][d], n),
@@ -372,27 +397,31 @@ std::vector<torch::Tensor> ReduceScatterSparseRows(const std::vector<torch::Tens
       recv_bytes[d] += RowBlockBytes(tables[t], recv_rows[d * num_tables + t]);
     }
   }
-  const torch::Tensor send = torch::cat(pieces);
-  torch::Tensor received = torch::empty(
-      {std::accumulate(recv_bytes.begin(), recv_bytes.end(), int64_t{0})}, send.options());
+  const torch::TensorOptions bytes = tables[0].options().dtype(torch::kUInt8);
+  const torch::Tensor send = pieces.empty() ? torch::empty({0}, bytes) : torch::cat(pieces);
+  torch::Tensor received =
+      torch::empty({std::accumulate(recv_bytes.begin(), recv_bytes.end(), int64_t{0})}, bytes);
   comm.AllToAllV(send.data_ptr(), send_bytes, received.data_ptr(), recv_bytes, DataType::kUInt8);
 
-  // 4. Unpack in rank order and sum the rows that several ranks sent.
-  std::vector<std::vector<torch::Tensor>> owned_indices(num_tables), owned_values(num_tables);
+  // 4. Sum the rows that several ranks sent, in rank order, straight from where they arrived.
+  std::vector<RowRuns> owned(num_tables);
+  std::vector<std::vector<torch::Tensor>> owned_indices(num_tables);
   int64_t offset = 0;
   for (int s = 0; s < world; ++s) {
     for (int64_t t = 0; t < num_tables; ++t) {
-      auto [i, v] = ReadRowBlock(received, tables[t], recv_rows[s * num_tables + t], &offset);
+      const int64_t n = recv_rows[s * num_tables + t];
+      auto [i, v] = s == rank ? std::pair(indices[t].narrow(0, first[t][rank], n),
+                                          values[t].narrow(0, first[t][rank], n))
+                              : ReadRowBlock(received, tables[t], n, &offset);
+      owned[t].runs.push_back(s == 0 ? 0 : owned[t].runs.back() + owned_indices[t].back().numel());
       owned_indices[t].push_back(i);
-      owned_values[t].push_back(v);
+      owned[t].values.push_back(v);
     }
   }
   std::vector<torch::Tensor> out;
   for (int64_t t = 0; t < num_tables; ++t) {
-    std::vector<int64_t> runs(world);
-    for (int s = 1; s < world; ++s) runs[s] = runs[s - 1] + owned_indices[t][s - 1].numel();
-    out.push_back(
-        CoalesceRows(torch::cat(owned_indices[t]), torch::cat(owned_values[t]), tables[t], runs));
+    owned[t].indices = torch::cat(owned_indices[t]);
+    out.push_back(CoalesceRows(owned[t], tables[t]));
   }
   return out;
 }
@@ -408,13 +437,10 @@ void ShareUpdatedRows(const std::vector<torch::Tensor>& updated,
   if (num_tables == 0 || world == 1) return;
 
   std::vector<int64_t> my_rows(num_tables);
-  std::vector<torch::Tensor> pieces;
   for (int64_t t = 0; t < num_tables; ++t) {
     RECSYS_CHECK(updated[t].dim() == 1 && updated[t].scalar_type() == torch::kInt64,
                  kOp << ": rows of table " << t << " must be a 1-D int64 tensor");
     my_rows[t] = updated[t].numel();
-    const torch::Tensor rows = updated[t].contiguous();
-    AppendRowBlock(rows, GatherRows(tables[t], rows), &pieces);
   }
   const std::vector<int64_t> rows =
       ExchangeRowCounts(my_rows, /*all_to_all=*/false, tables[0].device(), comm);
@@ -424,15 +450,22 @@ void ShareUpdatedRows(const std::vector<torch::Tensor>& updated,
       bytes[r] += RowBlockBytes(tables[t], rows[r * num_tables + t]);
     }
   }
-  const torch::Tensor send = torch::cat(pieces);
-  torch::Tensor all =
-      torch::empty({std::accumulate(bytes.begin(), bytes.end(), int64_t{0})}, send.options());
-  comm.AllGatherV(send.data_ptr(), send.numel(), all.data_ptr(), bytes, DataType::kUInt8);
-  int64_t offset = 0;
+  torch::Tensor all = torch::empty({std::accumulate(bytes.begin(), bytes.end(), int64_t{0})},
+                                   tables[0].options().dtype(torch::kUInt8));
+  // This rank's block goes straight into its place in the all-gather's buffer.
+  const int rank = comm.rank();
+  int64_t offset = std::accumulate(bytes.begin(), bytes.begin() + rank, int64_t{0});
+  for (int64_t t = 0; t < num_tables; ++t) {
+    auto [i, v] = ReadRowBlock(all, tables[t], my_rows[t], &offset);
+    i.copy_(updated[t]);
+    GatherRows(tables[t], updated[t].contiguous(), v);
+  }
+  comm.AllGatherVInPlace(all.data_ptr(), bytes, DataType::kUInt8);
+  offset = 0;
   for (int r = 0; r < world; ++r) {
     for (int64_t t = 0; t < num_tables; ++t) {
       auto [i, v] = ReadRowBlock(all, tables[t], rows[r * num_tables + t], &offset);
-      if (r != comm.rank()) ScatterRows(tables[t], i, v);
+      if (r != rank) ScatterRows(tables[t], i, v);
     }
   }
 }

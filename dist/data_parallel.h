@@ -51,14 +51,16 @@ Slice OwnedRows(int64_t rows, int rank, int world);
 // that touched them before they travel, and only touched rows travel: a 2^18 x 64 table's dense
 // gradient is 64 MiB, a batch touches a few thousand rows. All tables together cost two
 // collectives: the row counts, then one all-to-all of every table's indices and values packed as
-// bytes. tables[i] gives the shape, dtype and device.
+// bytes; a rank's rows of its own block do not travel, and the received rows are summed where they
+// arrived (no copy into one tensor first). tables[i] gives the shape, dtype and device.
 std::vector<torch::Tensor> ReduceScatterSparseRows(const std::vector<torch::Tensor>& local,
                                                    const std::vector<torch::Tensor>& tables,
                                                    Communicator& comm);
 
 // Rank r passes updated[i], the indices (int64) of the rows of tables[i] it changed (its own rows,
 // as ReduceScatterSparseRows gave them); afterwards every rank's tables hold every rank's changed
-// rows. Two collectives for all tables: the row counts, then one all-gather of indices and rows.
+// rows. Two collectives for all tables: the row counts, then one all-gather of indices and rows,
+// in place (each rank gathers its rows from its tables straight into its block of the buffer).
 void ShareUpdatedRows(const std::vector<torch::Tensor>& updated,
                       const std::vector<torch::Tensor>& tables, Communicator& comm);
 

@@ -186,6 +186,16 @@ void MpiCommunicator::AllGatherV(const void* send, size_t send_count, void* recv
                                   layout.counts.data(), layout.offsets.data(), mpi_type, comm_));
 }
 
+void MpiCommunicator::AllGatherVInPlace(void* recv, const std::vector<int64_t>& recv_counts,
+                                        DataType type) {
+  constexpr const char* kOp = "MpiCommunicator::AllGatherVInPlace";
+  detail::CheckCounts(kOp, "recv_counts", recv_counts, size_);
+  const IntLayout layout = ToIntLayout(kOp, "recv_counts", recv_counts);
+  const MPI_Datatype mpi_type = ToMpi(type);
+  RECSYS_MPI_CHECK(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, recv, layout.counts.data(),
+                                  layout.offsets.data(), mpi_type, comm_));
+}
+
 void MpiCommunicator::AllToAllV(const void* send, const std::vector<int64_t>& send_counts,
                                 void* recv, const std::vector<int64_t>& recv_counts,
                                 DataType type) {

@@ -50,6 +50,8 @@ class MpiCommunicator final : public Communicator {
                const std::vector<int64_t>& recv_counts, DataType type, int root) override;
   void AllGatherV(const void* send, size_t send_count, void* recv,
                   const std::vector<int64_t>& recv_counts, DataType type) override;
+  void AllGatherVInPlace(void* recv, const std::vector<int64_t>& recv_counts,
+                         DataType type) override;
   void AllToAllV(const void* send, const std::vector<int64_t>& send_counts, void* recv,
                  const std::vector<int64_t>& recv_counts, DataType type) override;
   void Barrier() override;

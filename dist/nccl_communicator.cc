@@ -199,6 +199,30 @@ void NcclCommunicator::AllGatherV(const void* send, size_t send_count, void* rec
   Synchronize();
 }
 
+void NcclCommunicator::AllGatherVInPlace(void* recv, const std::vector<int64_t>& recv_counts,
+                                         DataType type) {
+  constexpr const char* kOp = "NcclCommunicator::AllGatherVInPlace";
+  detail::CheckCounts(kOp, "recv_counts", recv_counts, size());
+  const ncclDataType_t nccl_type = ToNccl(type);
+  int64_t own = 0;  // where this rank's block starts
+  for (int r = 0; r < rank(); ++r) own += recv_counts[r];
+  const int64_t own_count = recv_counts[rank()];
+  RECSYS_NCCL_CHECK(ncclGroupStart());
+  int64_t offset = 0;
+  for (int r = 0; r < size(); ++r) {
+    if (r != rank() && own_count > 0) {
+      RECSYS_NCCL_CHECK(ncclSend(At(recv, own, type), own_count, nccl_type, r, comm_, stream_));
+    }
+    if (r != rank() && recv_counts[r] > 0) {
+      RECSYS_NCCL_CHECK(
+          ncclRecv(At(recv, offset, type), recv_counts[r], nccl_type, r, comm_, stream_));
+    }
+    offset += recv_counts[r];
+  }
+  RECSYS_NCCL_CHECK(ncclGroupEnd());
+  Synchronize();
+}
+
 void NcclCommunicator::AllToAllV(const void* send, const std::vector<int64_t>& send_counts,
                                  void* recv, const std::vector<int64_t>& recv_counts,
                                  DataType type) {

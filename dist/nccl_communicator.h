@@ -54,6 +54,8 @@ class NcclCommunicator final : public Communicator {
                const std::vector<int64_t>& recv_counts, DataType type, int root) override;
   void AllGatherV(const void* send, size_t send_count, void* recv,
                   const std::vector<int64_t>& recv_counts, DataType type) override;
+  void AllGatherVInPlace(void* recv, const std::vector<int64_t>& recv_counts,
+                         DataType type) override;
   void AllToAllV(const void* send, const std::vector<int64_t>& send_counts, void* recv,
                  const std::vector<int64_t>& recv_counts, DataType type) override;
   // An MPI barrier on the bootstrap communicator: each earlier call has already waited for its

@@ -206,6 +206,25 @@ TEST(AllGatherVTest, UnevenBlocks) {
   EXPECT_EQ(AllGatherV(comm, floats), expected_floats);
 }
 
+TEST(AllGatherVTest, InPlaceKeepsOwnBlockAndFillsTheOthers) {
+  MpiCommunicator comm(MPI_COMM_WORLD);
+  const std::vector<int64_t> counts = BlockCounts(comm.size());
+  const std::vector<int64_t> expected = AllGatherBlocks(comm.size());
+  // Only this rank's block is written beforehand; -1 elsewhere must all be overwritten.
+  std::vector<int64_t> recv(expected.size(), -1);
+  int64_t own = 0;
+  for (int r = 0; r < comm.rank(); ++r) own += counts[r];
+  const std::vector<int64_t> local = GatherBlock(comm.rank());
+  std::copy(local.begin(), local.end(), recv.begin() + own);
+  comm.AllGatherVInPlace(recv.data(), counts, DataType::kInt64);
+  EXPECT_EQ(recv, expected);
+  comm.AllGatherVInPlace(nullptr, std::vector<int64_t>(comm.size(), 0), DataType::kInt64);
+  const std::vector<int64_t> one_too_many(comm.size() + 1, 0);
+  ExpectErrorContaining(
+      [&] { comm.AllGatherVInPlace(recv.data(), one_too_many, DataType::kInt64); },
+      {"MpiCommunicator::AllGatherVInPlace", "recv_counts", RankText()});
+}
+
 TEST(AllGatherVTest, AllEmpty) {
   MpiCommunicator comm(MPI_COMM_WORLD);
   comm.AllGatherV(nullptr, 0, nullptr, std::vector<int64_t>(comm.size(), 0), DataType::kUInt8);

@@ -170,6 +170,16 @@ TEST_F(NcclCommunicatorTest, GatherVAndAllGatherVUneven) {
   comm_->AllGatherV(send.data(), send.size(), all.data(), counts, DataType::kInt32);
   EXPECT_EQ(all.ToHost(), expected);
 
+  // In place: only this rank's block is there beforehand.
+  std::vector<int32_t> own_only(expected.size(), -1);
+  int64_t own = 0;
+  for (int r = 0; r < comm_->rank(); ++r) own += counts[r];
+  const std::vector<int32_t> mine = Block(comm_->rank());
+  std::copy(mine.begin(), mine.end(), own_only.begin() + own);
+  DeviceBuffer<int32_t> in_place(own_only);
+  comm_->AllGatherVInPlace(in_place.data(), counts, DataType::kInt32);
+  EXPECT_EQ(in_place.ToHost(), expected);
+
   for (int root = 0; root < n; ++root) {
     const bool is_root = comm_->rank() == root;
     DeviceBuffer<int32_t> recv(std::vector<int32_t>(is_root ? expected.size() : 0, -1));
