@@ -212,10 +212,11 @@ void AppendRowBlock(const torch::Tensor& indices, const torch::Tensor& values,
   }
 }
 
-// The block of n rows of table at *offset in blob (views, no copy); advances *offset past it.
-std::pair<torch::Tensor, torch::Tensor> ReadRowBlock(const torch::Tensor& blob,
-                                                     const torch::Tensor& table, int64_t n,
-                                                     int64_t* offset) {
+// The block of n rows of table at *offset in blob: views, no copy, to read a block received or
+// to write one in place; advances *offset past it.
+std::pair<torch::Tensor, torch::Tensor> RowBlockAt(const torch::Tensor& blob,
+                                                   const torch::Tensor& table, int64_t n,
+                                                   int64_t* offset) {
   torch::Tensor indices = blob.narrow(0, *offset, n * 8).view(torch::kInt64);
   *offset += Padded(n * 8);
   const int64_t value_bytes = n * table.size(1) * table.element_size();
@@ -412,7 +413,7 @@ std::vector<torch::Tensor> ReduceScatterSparseRows(const std::vector<torch::Tens
       const int64_t n = recv_rows[s * num_tables + t];
       auto [i, v] = s == rank ? std::pair(indices[t].narrow(0, first[t][rank], n),
                                           values[t].narrow(0, first[t][rank], n))
-                              : ReadRowBlock(received, tables[t], n, &offset);
+                              : RowBlockAt(received, tables[t], n, &offset);
       owned[t].runs.push_back(s == 0 ? 0 : owned[t].runs.back() + owned_indices[t].back().numel());
       owned_indices[t].push_back(i);
       owned[t].values.push_back(v);
@@ -456,7 +457,7 @@ void ShareUpdatedRows(const std::vector<torch::Tensor>& updated,
   const int rank = comm.rank();
   int64_t offset = std::accumulate(bytes.begin(), bytes.begin() + rank, int64_t{0});
   for (int64_t t = 0; t < num_tables; ++t) {
-    auto [i, v] = ReadRowBlock(all, tables[t], my_rows[t], &offset);
+    auto [i, v] = RowBlockAt(all, tables[t], my_rows[t], &offset);
     i.copy_(updated[t]);
     GatherRows(tables[t], updated[t].contiguous(), v);
   }
@@ -464,7 +465,7 @@ void ShareUpdatedRows(const std::vector<torch::Tensor>& updated,
   offset = 0;
   for (int r = 0; r < world; ++r) {
     for (int64_t t = 0; t < num_tables; ++t) {
-      auto [i, v] = ReadRowBlock(all, tables[t], rows[r * num_tables + t], &offset);
+      auto [i, v] = RowBlockAt(all, tables[t], rows[r * num_tables + t], &offset);
       if (r != rank) ScatterRows(tables[t], i, v);
     }
   }
