@@ -184,14 +184,12 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
     phases.update += trainer.last_step_seconds().update;
     phases.share += trainer.last_step_seconds().share;
   }
-  // Independent ranks time themselves (the barrier would add the others' lateness).
-  const double own_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  double seconds = elapsed();  // an independent rank's own time: not the others' lateness
   world.Barrier();
-  const double seconds =
-      o.independent
-          ? own_seconds
-          : std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!o.independent) seconds = elapsed();  // data-parallel: until the last rank is done
   // Each rank's phases: a phase that ends in a collective also holds the wait for the slowest
   // rank, so comparing ranks shows where the time is lost.
   const std::vector<double> mine = {seconds, phases.backward, phases.exchange, phases.update,

@@ -407,6 +407,7 @@ std::vector<torch::Tensor> ReduceScatterSparseRows(const std::vector<torch::Tens
   // 4. Sum the rows that several ranks sent, in rank order, straight from where they arrived.
   std::vector<RowRuns> owned(num_tables);
   std::vector<std::vector<torch::Tensor>> owned_indices(num_tables);
+  std::vector<int64_t> owned_rows(num_tables, 0);
   int64_t offset = 0;
   for (int s = 0; s < world; ++s) {
     for (int64_t t = 0; t < num_tables; ++t) {
@@ -414,7 +415,8 @@ std::vector<torch::Tensor> ReduceScatterSparseRows(const std::vector<torch::Tens
       auto [i, v] = s == rank ? std::pair(indices[t].narrow(0, first[t][rank], n),
                                           values[t].narrow(0, first[t][rank], n))
                               : RowBlockAt(received, tables[t], n, &offset);
-      owned[t].runs.push_back(s == 0 ? 0 : owned[t].runs.back() + owned_indices[t].back().numel());
+      owned[t].runs.push_back(owned_rows[t]);
+      owned_rows[t] += n;
       owned_indices[t].push_back(i);
       owned[t].values.push_back(v);
     }
