@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <limits>
 #include <string_view>
 #include <unordered_map>
@@ -15,10 +16,8 @@
 namespace recsys::data {
 namespace {
 
-// ESCI's labels, letters and words, in ParseLabelMap's syntax.
+// ESCI's labels, letters and words, in LabelMap::Parse's syntax.
 constexpr char kEsciLabels[] = "E=3,Exact=3,S=2,Substitute=2,C=1,Complement=1,I=0,Irrelevant=0";
-// The labels of a file without a label map: the grades themselves.
-constexpr char kGradeLabels[] = "0=0,1=1,2=2,3=3";
 
 // The column names of one file layout; an empty name marks an optional column left unused.
 struct Layout {
@@ -29,12 +28,6 @@ std::string Lower(std::string_view text) {
   std::string lower(text);
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return lower;
-}
-
-std::string_view Trim(std::string_view text) {
-  const size_t begin = text.find_first_not_of(" \t");
-  if (begin == std::string_view::npos) return {};
-  return text.substr(begin, text.find_last_not_of(" \t") - begin + 1);
 }
 
 // Index of the column called name; -1 for an optional column whose name is empty.
@@ -55,18 +48,6 @@ int Column(const CsvReader& reader, const std::string& name, const char* role, b
   return index;
 }
 
-Grade ParseLabel(const std::map<std::string, Grade>& labels, const std::string& label,
-                 const CsvReader& reader, const std::string& column) {
-  const auto it = labels.find(Lower(label));
-  if (it == labels.end()) {
-    std::string known;
-    for (const auto& entry : labels) known += (known.empty() ? "" : ", ") + entry.first;
-    RECSYS_THROW(reader.Where() << ": unknown label '" << label << "' in column '" << column
-                                << "' (known labels, case-insensitive: " << known << ")");
-  }
-  return it->second;
-}
-
 Split ParseSplit(const std::string& value, const CsvReader& reader, const std::string& column) {
   const std::string lower = Lower(value);
   if (lower == "train") return Split::kTrain;
@@ -79,9 +60,7 @@ Split ParseSplit(const std::string& value, const CsvReader& reader, const std::s
 // A query written as train goes to test when StableHash(key) lies in the first test_fraction
 // of the hash range and to valid in the next valid_fraction: deterministic on every machine, and
 // a query keeps its split when other queries are added or removed.
-Split AssignSplit(Split written, std::string_view key, double valid_fraction,
-                  double test_fraction) {
-  if (written != Split::kTrain) return written;
+Split CarveSplit(std::string_view key, double valid_fraction, double test_fraction) {
   const double unit = static_cast<double>(StableHash(key) >> 11) * 0x1.0p-53;  // in [0, 1)
   if (unit < test_fraction) return Split::kTest;
   if (unit < test_fraction + valid_fraction) return Split::kValid;
@@ -97,13 +76,90 @@ int32_t Intern(const std::string& value, std::vector<std::string>* vocabulary,
   return it->second;
 }
 
-// Loads any judged-pairs layout; train queries are re-split by AssignSplit with the fractions.
+// The products of options' catalogue, appended to dataset (which holds no products yet) with
+// their vocabularies; *product_rows maps each id to its row.
+void LoadCatalog(const CatalogOptions& options, const Layout& judged, Dataset* dataset,
+                 std::unordered_map<std::string, int32_t>* product_rows) {
+  CsvReader reader(options.path, options.delimiter);
+  const int id_column = Column(
+      reader, options.product_id_column.empty() ? judged.product_id : options.product_id_column,
+      "catalogue product id", true);
+  const int title_column =
+      Column(reader, options.title_column.empty() ? judged.title : options.title_column,
+             "catalogue title", true);
+  const int brand_column = Column(reader, options.brand_column, "catalogue brand", false);
+  const int colour_column = Column(reader, options.colour_column, "catalogue colour", false);
+  const int category_column = Column(reader, options.category_column, "catalogue category", false);
+  const int price_column = Column(reader, options.price_column, "catalogue price", false);
+  const int rating_column = Column(reader, options.rating_column, "catalogue rating", false);
+  std::unordered_map<std::string, int32_t> brand_ids, colour_ids, category_ids;
+  std::vector<int64_t> lines;  // where each product is
+  Products& products = dataset->products;
+  constexpr float kUnknown = std::numeric_limits<float>::quiet_NaN();
+  const auto number = [&](int column, const char* what, double low, double high) {
+    if (column < 0 || reader.fields()[column].empty()) return kUnknown;
+    const std::string& text = reader.fields()[column];
+    double value = 0;
+    if (!ParseNumber(text, &value) || value < low || value > high) {
+      RECSYS_THROW(reader.Where() << ": " << what << " '" << text << "' in column '"
+                                  << reader.header()[column] << "' is not a number in [" << low
+                                  << ", " << high << "] (empty means unknown)");
+    }
+    return static_cast<float>(value);
+  };
+  const std::string none;
+  const auto text = [&](int column) -> const std::string& {
+    return column >= 0 ? reader.fields()[column] : none;
+  };
+  while (reader.Next()) {
+    const std::string& id = reader.fields()[id_column];
+    if (id.empty()) {
+      RECSYS_THROW(reader.Where() << ": empty value in column '" << reader.header()[id_column]
+                                  << "'");
+    }
+    const auto [it, added] = product_rows->try_emplace(id, static_cast<int32_t>(products.size()));
+    if (!added) {
+      RECSYS_THROW(reader.Where() << ": product id '" << id << "' is in the catalogue twice "
+                                  << "(also on line " << lines[it->second] << ")");
+    }
+    lines.push_back(reader.line());
+    products.id.push_back(id);
+    products.title.push_back(reader.fields()[title_column]);
+    products.brand.push_back(Intern(text(brand_column), &dataset->brands, &brand_ids));
+    products.colour.push_back(Intern(text(colour_column), &dataset->colours, &colour_ids));
+    products.category.push_back(Intern(text(category_column), &dataset->categories, &category_ids));
+    products.price.push_back(number(price_column, "price", 0, HUGE_VAL));
+    products.rating.push_back(number(rating_column, "rating", 1, 5));
+    products.release_day.push_back(kUnknownDay);
+  }
+  if (products.size() == 0) RECSYS_THROW(reader.Where() << ": no data rows after the header");
+}
+
+// Loads any judged-pairs layout; splits the file never names are carved from its train queries
+// with the fractions.
 Dataset LoadJudgedFile(const std::string& path, char delimiter, const Layout& layout,
-                       const std::map<std::string, Grade>& labels, double valid_fraction,
-                       double test_fraction) {
+                       const LabelMap& labels, double valid_fraction, double test_fraction,
+                       const CatalogOptions& catalog) {
   RECSYS_CHECK(valid_fraction >= 0 && test_fraction >= 0 && valid_fraction + test_fraction <= 1,
                "split fractions valid=" << valid_fraction << " test=" << test_fraction
                                         << " must be >= 0 with a sum <= 1");
+  Dataset dataset;
+  dataset.source = path;
+  Queries& queries = dataset.queries;
+  Products& products = dataset.products;
+  std::unordered_map<std::string, int32_t> query_rows, product_rows, brand_ids, colour_ids;
+  if (!catalog.path.empty()) {
+    LoadCatalog(catalog, layout, &dataset, &product_rows);
+    // Judged-only products extend the catalogue's vocabularies.
+    for (size_t i = 1; i < dataset.brands.size(); ++i) {
+      brand_ids[dataset.brands[i]] = static_cast<int32_t>(i);
+    }
+    for (size_t i = 1; i < dataset.colours.size(); ++i) {
+      colour_ids[dataset.colours[i]] = static_cast<int32_t>(i);
+    }
+  }
+  const size_t catalogued = products.size();
+
   CsvReader reader(path, delimiter);
   const int query_id_column = Column(reader, layout.query_id, "query id", false);
   const int query_column = Column(reader, layout.query, "query text", true);
@@ -115,13 +171,7 @@ Dataset LoadJudgedFile(const std::string& path, char delimiter, const Layout& la
   const int split_column = Column(reader, layout.split, "split", false);
   const int key_column = query_id_column >= 0 ? query_id_column : query_column;
 
-  Dataset dataset;
-  dataset.source = path;
-  Queries& queries = dataset.queries;
-  Products& products = dataset.products;
-  std::unordered_map<std::string, int32_t> query_rows, product_rows, brand_ids, colour_ids;
-  std::vector<int64_t> query_lines;   // where each query first appears
-  std::vector<Split> written_splits;  // each query's split as the file gives it
+  std::vector<int64_t> query_lines;  // where each query first appears
   struct Row {
     int32_t query, product;
     Grade grade;
@@ -129,6 +179,8 @@ Dataset LoadJudgedFile(const std::string& path, char delimiter, const Layout& la
   };
   std::vector<Row> rows;
   int64_t conflicts = 0, first_conflict_line = 0;
+  int64_t catalogue_conflicts = 0, first_catalogue_conflict_line = 0;
+  bool named[3] = {false, false, false};  // whether the file names each split
   const std::string no_value;
 
   while (reader.Next()) {
@@ -140,7 +192,7 @@ Dataset LoadJudgedFile(const std::string& path, char delimiter, const Layout& la
       const int empty = key.empty() ? key_column : text.empty() ? query_column : product_column;
       RECSYS_THROW(reader.Where() << ": empty value in column '" << reader.header()[empty] << "'");
     }
-    const Grade grade = ParseLabel(labels, fields[label_column], reader, layout.label);
+    const Grade grade = labels.Map(fields[label_column], reader.Where(), layout.label);
     const Split written =
         split_column >= 0 ? ParseSplit(fields[split_column], reader, layout.split) : Split::kTrain;
 
@@ -150,16 +202,16 @@ Dataset LoadJudgedFile(const std::string& path, char delimiter, const Layout& la
     if (new_query) {
       queries.id.push_back(key);
       queries.text.push_back(text);
-      queries.split.push_back(AssignSplit(written, key, valid_fraction, test_fraction));
-      written_splits.push_back(written);
+      queries.split.push_back(written);
       query_lines.push_back(reader.line());
+      named[static_cast<int>(written)] = true;
     } else if (queries.text[query] != text) {
       RECSYS_THROW(reader.Where() << ": query id '" << key << "' has text '" << text
                                   << "' here but '" << queries.text[query] << "' on line "
                                   << query_lines[query]);
-    } else if (written_splits[query] != written) {
+    } else if (queries.split[query] != written) {
       RECSYS_THROW(reader.Where() << ": query '" << key << "' is in split '" << SplitName(written)
-                                  << "' here but '" << SplitName(written_splits[query])
+                                  << "' here but '" << SplitName(queries.split[query])
                                   << "' on line " << query_lines[query]);
     }
 
@@ -178,6 +230,11 @@ Dataset LoadJudgedFile(const std::string& path, char delimiter, const Layout& la
       products.price.push_back(std::numeric_limits<float>::quiet_NaN());
       products.rating.push_back(std::numeric_limits<float>::quiet_NaN());
       products.release_day.push_back(kUnknownDay);
+    } else if (static_cast<size_t>(product) < catalogued) {
+      // The catalogue's fields win; only a title that says otherwise is worth a warning.
+      if (!title.empty() && title != products.title[product] && catalogue_conflicts++ == 0) {
+        first_catalogue_conflict_line = reader.line();
+      }
     } else if (products.title[product] != title ||
                dataset.brands[products.brand[product]] != brand ||
                dataset.colours[products.colour[product]] != colour) {
@@ -190,6 +247,32 @@ Dataset LoadJudgedFile(const std::string& path, char delimiter, const Layout& la
     RECSYS_WARN(path << ": " << conflicts << " rows repeat a product id with another title, brand"
                      << " or colour (first on line " << first_conflict_line
                      << "); the first occurrence of each product was kept");
+  }
+  if (catalogue_conflicts > 0) {
+    RECSYS_WARN(path << ": " << catalogue_conflicts << " rows give a product of the catalogue "
+                     << catalog.path << " another title (first on line "
+                     << first_catalogue_conflict_line << "); the catalogue's fields were kept");
+  }
+
+  // Carve the splits the file never names from its train queries.
+  const double carve_valid = named[static_cast<int>(Split::kValid)] ? 0.0 : valid_fraction;
+  const double carve_test = named[static_cast<int>(Split::kTest)] ? 0.0 : test_fraction;
+  if (carve_valid > 0 || carve_test > 0) {
+    int64_t moved[3] = {0, 0, 0};
+    for (size_t q = 0; q < queries.size(); ++q) {
+      if (queries.split[q] != Split::kTrain) continue;
+      queries.split[q] = CarveSplit(queries.id[q], carve_valid, carve_test);
+      ++moved[static_cast<int>(queries.split[q])];
+    }
+    if (split_column >= 0) {
+      RECSYS_INFO(path << ": column '" << layout.split << "' names no "
+                       << (carve_valid > 0 && carve_test > 0 ? "valid or test"
+                           : carve_valid > 0                 ? "valid"
+                                                             : "test")
+                       << " query; carved from the train queries by hash: "
+                       << moved[static_cast<int>(Split::kValid)] << " valid, "
+                       << moved[static_cast<int>(Split::kTest)] << " test");
+    }
   }
 
   // Group rows by query with a stable counting sort: queries are numbered in order of first
@@ -232,51 +315,16 @@ Dataset LoadJudgedFile(const std::string& path, char delimiter, const Layout& la
 Dataset LoadEsci(const EsciOptions& options) {
   const Layout layout{"query_id",      "query",         "product_id", "product_title",
                       "product_brand", "product_color", "esci_label", "split"};
-  return LoadJudgedFile(options.path, options.delimiter, layout, ParseLabelMap(kEsciLabels),
-                        options.valid_fraction, 0.0);
+  return LoadJudgedFile(options.path, options.delimiter, layout, LabelMap::Parse(kEsciLabels),
+                        options.valid_fraction, 0.0, options.catalog);
 }
 
 Dataset LoadJudgments(const JudgmentsOptions& options) {
   const Layout layout{options.query_id_column, options.query_column, options.product_id_column,
                       options.title_column,    options.brand_column, options.colour_column,
                       options.label_column,    options.split_column};
-  const std::map<std::string, Grade> labels =
-      ParseLabelMap(options.label_map.empty() ? kGradeLabels : options.label_map);
-  // A split column is the whole truth; only without one are queries split by hash.
-  const bool by_hash = options.split_column.empty();
-  return LoadJudgedFile(options.path, options.delimiter, layout, labels,
-                        by_hash ? options.valid_fraction : 0.0,
-                        by_hash ? options.test_fraction : 0.0);
-}
-
-std::map<std::string, Grade> ParseLabelMap(const std::string& text) {
-  if (Trim(text).empty()) RECSYS_THROW("label map is empty (expected e.g. Exact=3,Irrelevant=0)");
-  std::map<std::string, Grade> labels;
-  const std::string_view all(text);
-  size_t begin = 0;
-  for (;;) {
-    const size_t comma = std::min(all.find(',', begin), all.size());
-    const std::string_view entry = Trim(all.substr(begin, comma - begin));
-    const size_t equals = entry.find('=');
-    if (equals == std::string_view::npos) {
-      RECSYS_THROW("label map '" << text << "': entry '" << entry
-                                 << "' is not LABEL=GRADE (e.g. Exact=3)");
-    }
-    const std::string label = Lower(Trim(entry.substr(0, equals)));
-    const std::string_view grade = Trim(entry.substr(equals + 1));
-    if (label.empty())
-      RECSYS_THROW("label map '" << text << "': entry '" << entry << "' has an empty label");
-    if (grade.size() != 1 || grade[0] < '0' || grade[0] > '3') {
-      RECSYS_THROW("label map '" << text << "': grade '" << grade << "' of label '" << label
-                                 << "' is not one of 0, 1, 2, 3");
-    }
-    if (!labels.emplace(label, static_cast<Grade>(grade[0] - '0')).second) {
-      RECSYS_THROW("label map '" << text << "': label '" << label
-                                 << "' is given twice (labels are case-insensitive)");
-    }
-    if (comma == all.size()) return labels;
-    begin = comma + 1;
-  }
+  return LoadJudgedFile(options.path, options.delimiter, layout, options.labels,
+                        options.valid_fraction, options.test_fraction, options.catalog);
 }
 
 }  // namespace recsys::data

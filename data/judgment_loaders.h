@@ -11,16 +11,38 @@
 //  - a (query, product) pair judged twice is an error naming both lines;
 //  - empty brand / colour mean unknown (vocabulary index 0); category, price, rating and release
 //    day are unknown; clicks are 0 and positions -1;
-//  - a header without data rows is an error.
+//  - a header without data rows is an error;
+//  - splits: a split that the file never names (no split column names none) is carved from
+//    the file's train queries: those whose StableHash(query id) falls in the split's fraction
+//    of the hash range (test first, then valid) move to it. So a split column with only train
+//    and test rows still gets a valid split, and a query keeps its split when other queries are
+//    added or removed;
+//  - with a catalogue (CatalogOptions) the products are the catalogue's rows, in file order,
+//    followed by the judged products absent from it, in order of first appearance; a judged
+//    product that is in the catalogue keeps the catalogue's fields, and judged rows that give it
+//    another (non-empty) title are counted and reported in one warning.
 // Every error is a recsys::Error whose message starts with "path:line:".
 
-#include <map>
 #include <string>
 
 #include "data/csv_reader.h"
 #include "data/dataset.h"
+#include "data/label_map.h"
 
 namespace recsys::data {
+
+// A product catalogue without judgments: one product per row, joined to the judged file by
+// product id. Required: the product id and title columns; the others are unused when their
+// name is empty, and an error when named but missing from the header. Empty brand, colour,
+// category, price or rating mean unknown; a price must be a number >= 0 and a rating a number
+// in [1, 5]. A product id given twice is an error naming both lines.
+struct CatalogOptions {
+  std::string path;  // empty: no catalogue
+  char delimiter = CsvReader::kDetectDelimiter;
+  std::string product_id_column;  // empty: the judged file's product id column name
+  std::string title_column;       // empty: the judged file's title column name
+  std::string brand_column, colour_column, category_column, price_column, rating_column;
+};
 
 // ESCI: columns query_id, query, product_id, product_title, product_brand, product_color,
 // esci_label, split (all required). esci_label is E/S/C/I or exact/substitute/complement/
@@ -28,9 +50,11 @@ namespace recsys::data {
 struct EsciOptions {
   std::string path;
   char delimiter = CsvReader::kDetectDelimiter;  // ',' or '\t'
-  // ESCI has no validation split: train queries whose StableHash(query_id) falls in this
-  // fraction of the hash range become valid. 0 keeps train as it is.
+  // ESCI has no validation split: when no row says valid, train queries whose
+  // StableHash(query_id) falls in this fraction of the hash range become valid. 0 keeps train
+  // as it is.
   double valid_fraction = 0.1;
+  CatalogOptions catalog;  // optional
 };
 
 // Reads an ESCI-layout file; Dataset::source is options.path.
@@ -50,21 +74,16 @@ struct JudgmentsOptions {
   std::string brand_column;
   std::string colour_column;
   std::string split_column;  // values train / valid / test, case-insensitive
-  // Label text -> grade, in ParseLabelMap's syntax. Empty: labels are the grades 0..3.
-  std::string label_map;
-  // Without a split column, queries go to test or valid by StableHash of their id: these
-  // fractions of the hash range; the rest is train.
+  // Label text -> grade (LabelMap's rules; the default: labels are the grades 0..3).
+  LabelMap labels;
+  // The shares of the hash range carved from train into valid and test when the file names no
+  // valid (test) query; without a split column that is every query.
   double valid_fraction = 0.1;
   double test_fraction = 0.1;
+  CatalogOptions catalog;  // optional
 };
 
 // Reads a judged query-product file; Dataset::source is options.path.
 Dataset LoadJudgments(const JudgmentsOptions& options);
-
-// Parses "Exact=3,Substitute=2,Complement=1,Irrelevant=0" or "0=0,1=0,2=2,3=3,4=3": entries
-// LABEL=GRADE separated by commas, spaces around either side ignored, grades 0..3. Labels match
-// case-insensitively, so the keys are returned in lower case. Throws recsys::Error for an empty
-// map, an entry without '=', an empty label, a grade outside 0..3, and a label given twice.
-std::map<std::string, Grade> ParseLabelMap(const std::string& text);
 
 }  // namespace recsys::data

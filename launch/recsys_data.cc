@@ -90,8 +90,10 @@ int Generate(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
 }
 
 int Convert(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
-  std::string format, in, out, delimiter = "auto";
+  std::string format, in, out, delimiter = "auto", label_map, catalog_delimiter = "auto";
+  double label_threshold = 0;
   data::JudgmentsOptions j;
+  data::CatalogOptions& c = j.catalog;
   po::options_description options("convert options");
   // clang-format off
   options.add_options()
@@ -101,10 +103,10 @@ int Convert(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
       ("delimiter", po::value(&delimiter)->default_value(delimiter),
        "field delimiter: auto | comma | tab")
       ("valid-fraction", po::value(&j.valid_fraction)->default_value(j.valid_fraction),
-       "share of queries (by a stable hash of the query id) moved to the validation split; "
-       "esci: taken from train queries")
+       "share of the train queries (by a stable hash of the query id) moved to the validation "
+       "split when the file names no valid query (always so without --split-column)")
       ("test-fraction", po::value(&j.test_fraction)->default_value(j.test_fraction),
-       "judgments without --split-column: share of queries in the test split")
+       "judgments: the same for the test split, when the file names no test query")
       ("query-column", po::value(&j.query_column)->default_value(j.query_column),
        "judgments: query text column")
       ("query-id-column", po::value(&j.query_id_column),
@@ -115,14 +117,39 @@ int Convert(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
        "judgments: product title column")
       ("label-column", po::value(&j.label_column)->default_value(j.label_column),
        "judgments: relevance label column")
-      ("label-map", po::value(&j.label_map),
-       "judgments: LABEL=GRADE list mapping labels to grades 0 (irrelevant) .. 3 (exact), e.g. "
-       "'Exact=3,Substitute=2,Complement=1,Irrelevant=0' or '0=0,1=0,2=2,3=3,4=3'; default: "
-       "labels are the grades 0..3")
+      ("label-map", po::value(&label_map),
+       "judgments: how labels become grades 0 I (irrelevant), 1 C, 2 S, 3 E (exact); a grade is "
+       "written 0..3 or I/C/S/E. Either text labels LABEL=GRADE, e.g. "
+       "'Exact=3,Substitute=2,Complement=1,Irrelevant=0' or '0=0,1=0,2=2,3=3,4=3', or numeric "
+       "ranges LO-HI=GRADE, e.g. '1-1.5=I,1.5-2=S,2-3=E': ranges are [LO, HI) but the highest "
+       "is [LO, HI], may leave gaps, never overlap, and are not mixed with text labels; "
+       "default: labels are the grades 0..3")
+      ("label-threshold", po::value(&label_threshold),
+       "judgments: numeric labels >= T are E (3), below T I (0); instead of --label-map")
       ("brand-column", po::value(&j.brand_column), "judgments: optional brand column")
       ("colour-column", po::value(&j.colour_column), "judgments: optional colour column")
       ("split-column", po::value(&j.split_column),
-       "judgments: optional split column (train / valid / test)");
+       "judgments: optional split column (train / valid / test)")
+      ("catalog", po::value(&c.path),
+       "CSV/TSV of products joined to the judgments by product id: every row becomes a product "
+       "(judged or not), judged products keep the catalogue's fields, judged products absent "
+       "from it keep the judged file's")
+      ("catalog-delimiter", po::value(&catalog_delimiter)->default_value(catalog_delimiter),
+       "the catalogue's field delimiter: auto | comma | tab")
+      ("catalog-product-column", po::value(&c.product_id_column),
+       "the catalogue's product id column (default: as --product-column; esci: product_id)")
+      ("catalog-title-column", po::value(&c.title_column),
+       "the catalogue's title column (default: as --title-column; esci: product_title)")
+      ("catalog-brand-column", po::value(&c.brand_column),
+       "the catalogue's optional brand column")
+      ("catalog-colour-column", po::value(&c.colour_column),
+       "the catalogue's optional colour column")
+      ("catalog-category-column", po::value(&c.category_column),
+       "the catalogue's optional category column (a name or a path 'A > B > C')")
+      ("catalog-price-column", po::value(&c.price_column),
+       "the catalogue's optional price column (a number >= 0, US dollars)")
+      ("catalog-rating-column", po::value(&c.rating_column),
+       "the catalogue's optional rating column (mean stars, a number in [1, 5])");
   // clang-format on
   po::variables_map vm;
   if (!Parse(args, options, {},
@@ -134,20 +161,27 @@ int Convert(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
   if (format != "esci" && format != "judgments") {
     throw UsageError("--format must be esci or judgments, not '" + format + "'");
   }
+  if (vm.count("label-map") && vm.count("label-threshold")) {
+    throw UsageError("give --label-map or --label-threshold, not both");
+  }
   // Conversion is a single pass over one file: one rank does it.
   if (mpi.world_size() > 1)
     throw UsageError("convert runs on one process; start it without mpirun");
-  char delim = data::ParseDelimiter(delimiter);
+  const char delim = data::ParseDelimiter(delimiter);
+  c.delimiter = data::ParseDelimiter(catalog_delimiter);
   data::Dataset dataset;
   if (format == "esci") {
     data::EsciOptions e;
     e.path = in;
     e.delimiter = delim;
     e.valid_fraction = j.valid_fraction;
+    e.catalog = c;
     dataset = data::LoadEsci(e);
   } else {
     j.path = in;
     j.delimiter = delim;
+    if (vm.count("label-map")) j.labels = data::LabelMap::Parse(label_map);
+    if (vm.count("label-threshold")) j.labels = data::LabelMap::Threshold(label_threshold);
     dataset = data::LoadJudgments(j);
   }
   data::WriteDataset(dataset, out);

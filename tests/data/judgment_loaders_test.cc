@@ -156,7 +156,9 @@ TEST_F(JudgmentLoadersTest, EsciBadInputNamesFileAndLine) {
                        {path + ":2:", "empty value in column 'product_id'"}));
 
   const std::string missing = (dir_ / "none.csv").string();
-  EXPECT_TRUE(Mentions(ErrorOf([&] { LoadEsci({missing}); }), {missing, "cannot open"}));
+  EsciOptions none;
+  none.path = missing;
+  EXPECT_TRUE(Mentions(ErrorOf([&] { LoadEsci(none); }), {missing, "cannot open"}));
 }
 
 TEST_F(JudgmentLoadersTest, EsciConflictingQueryTextNamesBothLines) {
@@ -203,7 +205,7 @@ TEST_F(JudgmentLoadersTest, JudgmentsWithLabelMapAndUserColumns) {
   options.brand_column = "maker";
   options.label_column = "relevance";
   options.split_column = "part";
-  options.label_map = "Exact=3, Substitute=2, Complement=1, Irrelevant=0";
+  options.labels = LabelMap::Parse("Exact=3, Substitute=2, Complement=1, Irrelevant=0");
   const Dataset d = LoadJudgments(options);
   EXPECT_EQ(d.source, options.path);
   EXPECT_EQ(d.queries.id, (std::vector<std::string>{"1", "2", "3"}));
@@ -228,7 +230,7 @@ TEST_F(JudgmentLoadersTest, JudgmentsNumericGradesAndHashSplit) {
                        "lamp\tA1\tDesk lamp\t4\n"
                        "bulb\tA3\t\t0\n"
                        "lamp\tA2\tFloor lamp\t1\n");
-  options.label_map = "0=0,1=0,2=2,3=3,4=3";
+  options.labels = LabelMap::Parse("0=0,1=0,2=2,3=3,4=3");
   options.valid_fraction = 0;
   options.test_fraction = 1;
   Dataset d = LoadJudgments(options);
@@ -242,7 +244,7 @@ TEST_F(JudgmentLoadersTest, JudgmentsNumericGradesAndHashSplit) {
   EXPECT_EQ(d.products.title[1], "");  // an empty title is allowed
 
   // Without a map the labels are the grades 0..3.
-  options.label_map.clear();
+  options.labels = LabelMap();
   options.test_fraction = 0;
   EXPECT_TRUE(Mentions(ErrorOf([&] { LoadJudgments(options); }),
                        {options.path + ":2:", "unknown label '4'", "0, 1, 2, 3"}));
@@ -252,21 +254,295 @@ TEST_F(JudgmentLoadersTest, JudgmentsNumericGradesAndHashSplit) {
   EXPECT_EQ(d.queries.split, Splits({Split::kTrain}));
 }
 
-TEST(ParseLabelMapTest, ParsesAndRejects) {
-  const auto labels = ParseLabelMap(" Exact = 3,substitute=2 ,C=1,0=0");
-  EXPECT_EQ(labels, (std::map<std::string, Grade>{{"exact", Grade::kExact},
-                                                  {"substitute", Grade::kSubstitute},
-                                                  {"c", Grade::kComplement},
-                                                  {"0", Grade::kIrrelevant}}));
-  EXPECT_TRUE(Mentions(ErrorOf([] { ParseLabelMap(" "); }), {"label map is empty"}));
-  EXPECT_TRUE(Mentions(ErrorOf([] { ParseLabelMap("Exact=3,Substitute"); }),
-                       {"entry 'Substitute' is not LABEL=GRADE"}));
-  EXPECT_TRUE(Mentions(ErrorOf([] { ParseLabelMap("Exact=3,"); }), {"entry '' is not"}));
-  EXPECT_TRUE(Mentions(ErrorOf([] { ParseLabelMap("=3"); }), {"empty label"}));
-  EXPECT_TRUE(Mentions(ErrorOf([] { ParseLabelMap("Exact=4"); }),
-                       {"grade '4' of label 'exact' is not one of 0, 1, 2, 3"}));
-  EXPECT_TRUE(Mentions(ErrorOf([] { ParseLabelMap("Exact=high"); }), {"grade 'high'"}));
-  EXPECT_TRUE(Mentions(ErrorOf([] { ParseLabelMap("E=3,e=2"); }), {"label 'e' is given twice"}));
+TEST(LabelMapTest, TextLabels) {
+  const LabelMap map = LabelMap::Parse(" Exact = 3,substitute=S ,C=1,0=i");
+  EXPECT_FALSE(map.numeric());
+  EXPECT_EQ(map.labels(), (std::map<std::string, Grade>{{"exact", Grade::kExact},
+                                                        {"substitute", Grade::kSubstitute},
+                                                        {"c", Grade::kComplement},
+                                                        {"0", Grade::kIrrelevant}}));
+  EXPECT_EQ(map.Map("EXACT", "f:2", "l"), Grade::kExact);
+  EXPECT_EQ(map.Map(" 0 ", "f:2", "l"), Grade::kIrrelevant);
+  EXPECT_EQ(map.Describe(), "0, c, exact, substitute");
+  EXPECT_TRUE(Mentions(ErrorOf([&] { map.Map("0.0", "f.csv:7", "rel"); }),
+                       {"f.csv:7: unknown label '0.0' in column 'rel'", "0, c, exact"}));
+  // A key like 5-star is a text label in a map without ranges.
+  EXPECT_EQ(LabelMap::Parse("5-star=E,1-star=I").Map("5-Star", "f:2", "l"), Grade::kExact);
+  // The default map: the grades themselves.
+  EXPECT_EQ(LabelMap().Map("2", "f:2", "l"), Grade::kSubstitute);
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap().Map("E", "f:3", "l"); }),
+                       {"f:3: unknown label 'E'", "0, 1, 2, 3"}));
+}
+
+TEST(LabelMapTest, TextLabelsRejected) {
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse(" "); }), {"label map is empty"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse("Exact=3,Substitute"); }),
+                       {"entry 'Substitute' is not LABEL=GRADE or LO-HI=GRADE"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse("Exact=3,"); }), {"entry '' is not"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse("=3"); }), {"empty label"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse("Exact=4"); }),
+                       {"grade '4' of label 'exact' is not one of 0, 1, 2, 3 or I, C, S, E"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse("Exact=high"); }), {"grade 'high'"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse("E=3,e=2"); }), {"label 'e' is given twice"}));
+}
+
+TEST(LabelMapTest, NumericRangesAreHalfOpenButTheLast) {
+  const LabelMap map = LabelMap::Parse("2.75-3=E, 1-1.5=I,1.5-2.25=c,2.25-2.75=2");
+  EXPECT_TRUE(map.numeric());
+  EXPECT_EQ(map.Describe(), "[1, 1.5) I, [1.5, 2.25) C, [2.25, 2.75) S, [2.75, 3] E");
+  const std::vector<std::pair<std::string, Grade>> cases = {
+      {"1", Grade::kIrrelevant}, {"1.33", Grade::kIrrelevant}, {"1.5", Grade::kComplement},
+      {"2", Grade::kComplement}, {"2.25", Grade::kSubstitute}, {"2.67", Grade::kSubstitute},
+      {" 2.75 ", Grade::kExact}, {"3", Grade::kExact},         {"3.0", Grade::kExact},
+      {"2.9999", Grade::kExact}, {"1e0", Grade::kIrrelevant}};
+  for (const auto& [label, grade] : cases) {
+    EXPECT_EQ(map.Map(label, "f:2", "l"), grade) << label;
+  }
+  EXPECT_TRUE(
+      Mentions(ErrorOf([&] { map.Map("3.01", "g.csv:9", "relevance"); }),
+               {"g.csv:9: label 3.01 in column 'relevance' is in no range", "[2.75, 3] E"}));
+  EXPECT_TRUE(Mentions(ErrorOf([&] { map.Map("0.5", "g.csv:4", "relevance"); }),
+                       {"g.csv:4: label 0.5", "in no range"}));
+  EXPECT_TRUE(Mentions(ErrorOf([&] { map.Map("high", "g.csv:5", "relevance"); }),
+                       {"g.csv:5: label 'high' in column 'relevance' is not a number"}));
+  EXPECT_TRUE(Mentions(ErrorOf([&] { map.Map("", "g.csv:6", "relevance"); }),
+                       {"g.csv:6: label '' in column 'relevance' is not a number"}));
+  EXPECT_TRUE(Mentions(ErrorOf([&] { map.Map("nan", "g.csv:6", "relevance"); }),
+                       {"label 'nan'", "is not a number"}));
+
+  // A gap is no error by itself; a number in it is.
+  const LabelMap gap = LabelMap::Parse("-1-0=I,2-3=E");
+  EXPECT_EQ(gap.Map("-0.5", "f:2", "l"), Grade::kIrrelevant);
+  EXPECT_EQ(gap.Map("3", "f:2", "l"), Grade::kExact);
+  // 0 ends a range that is not the last, so it is not in it.
+  EXPECT_TRUE(Mentions(ErrorOf([&] { gap.Map("0", "f:3", "l"); }), {"f:3: label 0 ", "no range"}));
+  EXPECT_TRUE(Mentions(ErrorOf([&] { gap.Map("1.9", "f:3", "l"); }), {"f:3: label 1.9 "}));
+}
+
+TEST(LabelMapTest, NumericRangesRejected) {
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse("1-2=I,1.5-3=E"); }),
+                       {"ranges '1-2' and '1.5-3' overlap"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse("2-3=E,1-2.5=I"); }),
+                       {"ranges '1-2.5' and '2-3' overlap"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse("1-2=I,1-2=E"); }), {"overlap"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse("3-2=E"); }),
+                       {"range '3-2' is empty: LO 3 is not below HI 2"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse("2-2=E"); }), {"range '2-2' is empty"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse("1-2=I,2-x=E"); }),
+                       {"range '2-x' has a bound 'x' that is not a number"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse("1-2=I,a-3=E"); }),
+                       {"range 'a-3' has a bound 'a' that is not a number"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse("1-2=I,2-=E"); }),
+                       {"range '2-' has a bound '' that is not a number"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse("1-2=I,Exact=3"); }),
+                       {"text label 'Exact' mixed with numeric ranges"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse("1-2=I,3=E"); }),
+                       {"text label '3' mixed with numeric ranges"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Parse("1-2=X"); }),
+                       {"grade 'X' of label '1-2' is not one of"}));
+}
+
+TEST(LabelMapTest, Threshold) {
+  const LabelMap map = LabelMap::Threshold(2.5);
+  EXPECT_TRUE(map.numeric());
+  EXPECT_EQ(map.Describe(), ">= 2.5 E, < 2.5 I");
+  EXPECT_EQ(map.Map("2.5", "f:2", "l"), Grade::kExact);
+  EXPECT_EQ(map.Map("100", "f:2", "l"), Grade::kExact);
+  EXPECT_EQ(map.Map("2.49", "f:2", "l"), Grade::kIrrelevant);
+  EXPECT_EQ(map.Map("-7", "f:2", "l"), Grade::kIrrelevant);
+  EXPECT_TRUE(Mentions(ErrorOf([&] { map.Map("E", "h.tsv:3", "grade"); }),
+                       {"h.tsv:3: label 'E' in column 'grade' is not a number", ">= 2.5 E"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { LabelMap::Threshold(HUGE_VAL); }), {"not a finite number"}));
+}
+
+TEST_F(JudgmentLoadersTest, JudgmentsNumericRangesInAFile) {
+  JudgmentsOptions options;
+  options.path = Write("r.csv",
+                       "query,product_id,product_title,relevance\n"
+                       "drill,A1,Cordless drill,3\n"
+                       "drill,A2,Drill bits,2.33\n"
+                       "drill,A3,Hammer,1.5\n"
+                       "saw,A4,Hand saw,1.25\n");
+  options.label_column = "relevance";
+  options.labels = LabelMap::Parse("1-1.5=I,1.5-2=S,2-3=E");
+  EXPECT_EQ(Grades(LoadJudgments(options).pairs), (std::vector<int>{3, 3, 2, 0}));
+  options.labels = LabelMap::Threshold(2.4);
+  EXPECT_EQ(Grades(LoadJudgments(options).pairs), (std::vector<int>{3, 0, 0, 0}));
+  options.labels = LabelMap::Parse("1.3-2=S,2-3=E");
+  EXPECT_TRUE(Mentions(ErrorOf([&] { LoadJudgments(options); }),
+                       {options.path + ":5: label 1.25 in column 'relevance' is in no range",
+                        "[1.3, 2) S, [2, 3] E"}));
+}
+
+TEST_F(JudgmentLoadersTest, SplitColumnWithoutValidGetsOneCarvedFromTrain) {
+  // 400 queries, the first 300 train and the rest test: about a tenth of the train queries
+  // become valid, chosen by hash of the id (so the same on every load), and no test query moves.
+  std::string file = "qid,query,product_id,product_title,label,split\n";
+  for (int i = 0; i < 400; ++i) {
+    file += "q" + std::to_string(i) + ",query " + std::to_string(i) + ",P" + std::to_string(i) +
+            ",t,3," + (i < 300 ? "train" : "test") + "\n";
+  }
+  JudgmentsOptions options;
+  options.path = Write("s.csv", file);
+  options.query_id_column = "qid";
+  options.split_column = "split";
+  options.valid_fraction = 0.1;
+  options.test_fraction = 0.5;  // unused: the file names test queries
+  const Dataset d = LoadJudgments(options);
+  int valid = 0;
+  for (int i = 0; i < 400; ++i) {
+    const Split split = d.queries.split[i];
+    if (i >= 300) {
+      EXPECT_EQ(split, Split::kTest) << i;
+    } else {
+      EXPECT_NE(split, Split::kTest) << i;
+      valid += split == Split::kValid;
+    }
+  }
+  EXPECT_GT(valid, 15);
+  EXPECT_LT(valid, 45);
+  EXPECT_EQ(LoadJudgments(options).queries.split, d.queries.split);
+
+  // A file that names valid queries keeps its splits as written.
+  file += "v1,valid query,P1,t,3,valid\n";
+  options.path = Write("s.csv", file);
+  const Dataset written = LoadJudgments(options);
+  EXPECT_EQ(std::count(written.queries.split.begin(), written.queries.split.end(), Split::kValid),
+            1);
+  // With only train rows both valid and test are carved.
+  std::string train_only = "qid,query,product_id,product_title,label,split\n";
+  for (int i = 0; i < 300; ++i) {
+    train_only += "q" + std::to_string(i) + ",query,P" + std::to_string(i) + ",t,3,train\n";
+  }
+  options.path = Write("t.csv", train_only);
+  options.test_fraction = 0.2;
+  const Dataset carved = LoadJudgments(options);
+  const auto test =
+      std::count(carved.queries.split.begin(), carved.queries.split.end(), Split::kTest);
+  EXPECT_GT(test, 35);
+  EXPECT_LT(test, 85);
+  EXPECT_GT(std::count(carved.queries.split.begin(), carved.queries.split.end(), Split::kValid),
+            10);
+}
+
+// A catalogue of four products (one of them never judged) and a judged file with one product
+// absent from the catalogue and one that disagrees about a title.
+constexpr char kCatalog[] =
+    "asin\tname\tmaker\tshade\tkind\tcost\tstars\n"
+    "C1\tCordless Drill 20V\tVolt\tyellow\tTools > Drills\t79.99\t4.5\n"
+    "C2\tDrill Bit Set\tVolt\t\tTools > Drills\t\t\n"
+    "C3\tClaw Hammer\tForge\tblack\tTools > Hand Tools\t12\t3\n"
+    "C4\tNever judged saw\t\t\t\t0\t5\n";
+
+TEST_F(JudgmentLoadersTest, CatalogueJoinedByProductId) {
+  JudgmentsOptions options;
+  options.path = Write("j.csv",
+                       "query,asin,title,label,brand\n"
+                       "drill,C1,Cordless Drill 20V,3,Volt\n"
+                       "drill,X9,Drill press,2,Benchy\n"
+                       "drill,C3,Hammer (old title),0,\n"
+                       "bits,C2,,3,\n"
+                       "bits,X9,Drill press,1,Benchy\n");
+  options.product_id_column = "asin";
+  options.title_column = "title";
+  options.brand_column = "brand";
+  options.catalog.path = Write("catalog.tsv", kCatalog);
+  options.catalog.title_column = "name";
+  options.catalog.brand_column = "maker";
+  options.catalog.colour_column = "shade";
+  options.catalog.category_column = "kind";
+  options.catalog.price_column = "cost";
+  options.catalog.rating_column = "stars";
+  ::testing::internal::CaptureStderr();
+  const Dataset d = LoadJudgments(options);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  // One warning: C3's other title (line 4); C2's empty title says nothing.
+  EXPECT_TRUE(Mentions(log, {options.path + ": 1 rows give a product of the catalogue " +
+                             options.catalog.path + " another title (first on line 4)"}));
+  const Products& p = d.products;
+  // Catalogue rows first, in file order; then judged products absent from it.
+  EXPECT_EQ(p.id, (std::vector<std::string>{"C1", "C2", "C3", "C4", "X9"}));
+  EXPECT_EQ(p.title, (std::vector<std::string>{"Cordless Drill 20V", "Drill Bit Set", "Claw Hammer",
+                                               "Never judged saw", "Drill press"}));
+  EXPECT_EQ(d.brands, (std::vector<std::string>{"", "Volt", "Forge", "Benchy"}));
+  EXPECT_EQ(p.brand, (std::vector<int32_t>{1, 1, 2, 0, 3}));
+  EXPECT_EQ(d.colours, (std::vector<std::string>{"", "yellow", "black"}));
+  EXPECT_EQ(p.colour, (std::vector<int32_t>{1, 0, 2, 0, 0}));
+  EXPECT_EQ(d.categories, (std::vector<std::string>{"", "Tools > Drills", "Tools > Hand Tools"}));
+  EXPECT_EQ(p.category, (std::vector<int32_t>{1, 1, 2, 0, 0}));
+  EXPECT_FLOAT_EQ(p.price[0], 79.99f);
+  EXPECT_TRUE(std::isnan(p.price[1]));
+  EXPECT_FLOAT_EQ(p.price[3], 0.0f);
+  EXPECT_TRUE(std::isnan(p.price[4]));
+  EXPECT_FLOAT_EQ(p.rating[0], 4.5f);
+  EXPECT_TRUE(std::isnan(p.rating[1]));
+  EXPECT_FLOAT_EQ(p.rating[3], 5.0f);
+  EXPECT_EQ(d.pairs.product, (std::vector<int32_t>{0, 4, 2, 1, 4}));
+  EXPECT_EQ(Grades(d.pairs), (std::vector<int>{3, 2, 0, 3, 1}));
+  // C4 is never judged: a cold-start product.
+  EXPECT_EQ(ColdStartProducts(d)[3], 1);
+
+  // Without optional columns only ids and titles come from the catalogue.
+  JudgmentsOptions plain = options;
+  plain.catalog = CatalogOptions();
+  plain.catalog.path = options.catalog.path;
+  plain.catalog.title_column = "name";
+  const Dataset q = LoadJudgments(plain);
+  EXPECT_EQ(q.products.title, p.title);
+  EXPECT_EQ(q.brands, (std::vector<std::string>{"", "Benchy"}));
+  EXPECT_EQ(q.products.brand, (std::vector<int32_t>{0, 0, 0, 0, 1}));
+}
+
+TEST_F(JudgmentLoadersTest, CatalogueErrors) {
+  JudgmentsOptions options;
+  options.path = Write("j.csv", "query,asin,title,label\ndrill,C1,Drill,3\n");
+  options.product_id_column = "asin";
+  options.title_column = "title";
+  const auto load = [&](const std::string& catalog, const std::string& price = "",
+                        const std::string& rating = "") {
+    JudgmentsOptions o = options;
+    o.catalog.path = Write("c.csv", catalog);
+    o.catalog.price_column = price;
+    o.catalog.rating_column = rating;
+    return LoadJudgments(o);
+  };
+  const std::string path = Path("c.csv");
+  EXPECT_TRUE(Mentions(ErrorOf([&] { load("asin,title\nC1,a\nC2,b\nC1,c\n"); }),
+                       {path + ":4: product id 'C1' is in the catalogue twice (also on line 2)"}));
+  EXPECT_TRUE(Mentions(ErrorOf([&] { load("id,title\nC1,a\n"); }),
+                       {path + ":1: no column 'asin' (catalogue product id)", "columns are: id"}));
+  EXPECT_TRUE(Mentions(ErrorOf([&] { load("asin,name\nC1,a\n"); }),
+                       {path + ":1: no column 'title' (catalogue title)"}));
+  EXPECT_TRUE(Mentions(ErrorOf([&] { load("asin,title\nC1,a\n", "price"); }),
+                       {path + ":1: no column 'price' (catalogue price)"}));
+  EXPECT_TRUE(Mentions(ErrorOf([&] { load("asin,title\n"); }), {path + ":1: no data rows"}));
+  EXPECT_TRUE(Mentions(ErrorOf([&] { load("asin,title\n,a\n"); }),
+                       {path + ":2: empty value in column 'asin'"}));
+  EXPECT_TRUE(Mentions(ErrorOf([&] { load("asin,title,p\nC1,a,cheap\n", "p"); }),
+                       {path + ":2: price 'cheap' in column 'p' is not a number in [0, inf]"}));
+  EXPECT_TRUE(
+      Mentions(ErrorOf([&] { load("asin,title,p\nC1,a,-1\n", "p"); }), {path + ":2: price '-1'"}));
+  EXPECT_TRUE(Mentions(ErrorOf([&] { load("asin,title,r\nC1,a,0\n", "", "r"); }),
+                       {path + ":2: rating '0' in column 'r' is not a number in [1, 5]"}));
+  EXPECT_TRUE(Mentions(ErrorOf([&] { load("asin,title\nC1,a,b\n"); }),
+                       {path + ":2: 3 fields, header has 2"}));
+  const std::string missing = Path("none.csv");
+  options.catalog.path = missing;
+  EXPECT_TRUE(Mentions(ErrorOf([&] { LoadJudgments(options); }), {missing, "cannot open"}));
+}
+
+TEST_F(JudgmentLoadersTest, EsciWithCatalogue) {
+  EsciOptions options;
+  options.path = Write("esci.csv", kEsci);
+  options.valid_fraction = 0;
+  options.catalog.path = Write("products.csv",
+                               "product_id,product_title\n"
+                               "P9,Unjudged lamp\n"
+                               "P2,Blue Shoe\n");
+  const Dataset d = LoadEsci(options);
+  EXPECT_EQ(d.products.id, (std::vector<std::string>{"P9", "P2", "P1", "P3", "P4", "P5", "P6"}));
+  EXPECT_EQ(d.products.title[0], "Unjudged lamp");
+  EXPECT_EQ(d.pairs.size(), 10u);
 }
 
 }  // namespace
