@@ -1,7 +1,8 @@
 // The lexical index on disk and in memory: built and loaded on any number of ranks, every rank's
 // products scored from global statistics (the union of the ranks' Scan results equals the BM25
-// formula over the whole catalogue), the same owners as the vector index, and every missing,
-// corrupt or mismatched file refused with its name, on every rank.
+// formula over the whole catalogue), the same owners as the vector index, a build on other ranks
+// than the vector index's, and every missing, corrupt or mismatched file refused with its name,
+// on every rank.
 
 #include <gtest/gtest.h>
 #include <mpi.h>
@@ -106,7 +107,7 @@ TEST(LexicalIndexTest, ScoresEqualTheFormulaOverTheWholeCatalogue) {
   EXPECT_EQ(got.ids[1], 3);
 }
 
-TEST(LexicalIndexTest, RandomCatalogueOnEveryRankCountEqualsTheFormula) {
+TEST(LexicalIndexTest, RandomCatalogueEqualsTheFormulaWithTheVectorIndexOwners) {
   SharedTempDir tmp;
   const std::vector<std::string> titles = RandomTitles(700, 11);
   std::vector<std::vector<std::string>> terms;
@@ -131,6 +132,29 @@ TEST(LexicalIndexTest, RandomCatalogueOnEveryRankCountEqualsTheFormula) {
     ExpectNearResults(ScanEverywhere(shard, queries, k, tmp.world()),
                       DirectBm25(terms, query_terms, k, bm25), "k=" + std::to_string(k));
   }
+}
+
+TEST(LexicalIndexTest, BuiltOnOtherRanksThanTheVectorIndex) {
+  SharedTempDir tmp;
+  const std::vector<std::string> titles = RandomTitles(900, 17);
+  std::vector<std::vector<std::string>> terms;
+  for (const std::string& t : titles) terms.push_back(LexicalTerms(t, Stemmer::kPlural));
+  const std::vector<std::string> queries = RandomTitles(30, 18);
+  std::vector<std::vector<std::string>> query_terms;
+  for (const std::string& q : queries) query_terms.push_back(LexicalTerms(q, Stemmer::kPlural));
+  // Vector index (and a first lexical index) on rank 0 alone, then the lexical index again on
+  // every rank: its ranks read their clusters' ids from the one vector shard file.
+  if (auto one = testing_util::FirstRanks(1)) {
+    WriteLexicalFixture(tmp.Path("mixed"), titles, Stemmer::kPlural, *one, 8);
+  }
+  tmp.world().Barrier();
+  const std::string dir = tmp.Path("mixed/index");
+  const LexicalManifest built =
+      BuildLexicalIndex({tmp.Path("mixed/dataset.h5"), dir, {}, Stemmer::kPlural}, tmp.world());
+  EXPECT_EQ(built.shards, tmp.world().size());
+  const LexicalShard shard = LexicalShard::Load(dir, tmp.world());
+  ExpectNearResults(ScanEverywhere(shard, queries, 20, tmp.world()),
+                    DirectBm25(terms, query_terms, 20, {}), "vector index on 1 rank");
 }
 
 // Rewrites the lexical shard file at path with one term count changed and its checksums kept.
