@@ -4,10 +4,12 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <set>
 #include <string_view>
 
 #include "core/error.h"
 #include "core/stable_hash.h"
+#include "data/text_featurizer.h"
 
 namespace recsys::data {
 namespace detail {
@@ -52,7 +54,19 @@ constexpr double kMaxColdFraction = 0.5;
 // Popularity is Zipf-Mandelbrot, P(rank r) ~ 1 / (r + kZipfOffset): exponent 1 as in real
 // query logs, with an offset so that the single most popular product gets about 1% of the
 // queries rather than 10%, which would make a small query set mostly copies of one intent.
+// The real-like regime uses an offset of the catalogue size: the most popular product is only
+// twice as likely a target as the least, so most products are judged once or never.
 constexpr double kZipfOffset = 20;
+
+// How a shopper writes a query, per regime: the chance of writing the product type with its
+// usual title word (else any of its synonyms); the chances of naming the target's brand,
+// colour, size and a price bound; a uniform draw below no_attribute names no attribute, below
+// one_attribute one, else two; the chances of a typo and of a second one.
+struct QueryStyle {
+  double usual_noun, brand, colour, size, price, no_attribute, one_attribute, typo, second_typo;
+};
+constexpr QueryStyle kEsciStyle = {0.5, 0.15, 0.2, 0.07, 0.06, 0.5, 0.9, 0.12, 0.03};
+constexpr QueryStyle kRealLikeStyle = {0.85, 0.8, 0.25, 0.1, 0.03, 0.2, 0.6, 0.08, 0.02};
 
 // Release days: 2012-01-01 to 2026-01-01, in days since 1970-01-01.
 constexpr int32_t kFirstDay = 15340;
@@ -193,9 +207,9 @@ std::string AsinOf(int64_t row, uint64_t key) {
 }
 
 // Typos as shoppers make them: a swapped, dropped or doubled letter inside a word of 4+
-// letters, in about 15% of queries.
-void AddTypos(std::string* text, RowRng* rng) {
-  for (int typos = rng->Chance(0.12) + rng->Chance(0.03); typos > 0; --typos) {
+// letters; one with chance `one`, another with chance `two`.
+void AddTypos(std::string* text, double one, double two, RowRng* rng) {
+  for (int typos = rng->Chance(one) + rng->Chance(two); typos > 0; --typos) {
     std::vector<std::pair<size_t, size_t>> words;  // [start, end) of letter runs
     for (size_t i = 0; i < text->size();) {
       size_t j = i;
@@ -285,6 +299,8 @@ CatalogGenerator::CatalogGenerator(const GeneratorOptions& options)
   RECSYS_CHECK(
       options.cold_fraction >= 0 && options.cold_fraction <= kMaxColdFraction,
       "cold_fraction must be in [0, " << kMaxColdFraction << "], got " << options.cold_fraction);
+  RECSYS_CHECK(options.paraphrase_share >= 0 && options.paraphrase_share <= 1,
+               "paraphrase_share must be in [0, 1], got " << options.paraphrase_share);
 
   const std::vector<LeafCategory>& leaves = vocabulary_.leaves();
   const int64_t n = options.products, num_leaves = static_cast<int64_t>(leaves.size());
@@ -349,7 +365,30 @@ CatalogGenerator::CatalogGenerator(const GeneratorOptions& options)
     neighbours_.push_back(std::move(neighbours));
   }
 
-  log_zipf_span_ = PortableLog((static_cast<double>(n) + kZipfOffset) / kZipfOffset);
+  zipf_offset_ = options.regime == Regime::kRealLike ? static_cast<double>(n) : kZipfOffset;
+  log_zipf_span_ = PortableLog((static_cast<double>(n) + zipf_offset_) / zipf_offset_);
+
+  std::set<std::string> title_words;
+  const auto add_words = [&](const std::string& phrase) {
+    for (std::string& w : TextFeaturizer::Tokenize(phrase)) title_words.insert(std::move(w));
+  };
+  for (const auto& names : vocabulary_.colours()) add_words(names[0]);
+  for (const LeafCategory& leaf : leaves) {
+    for (const auto& group : leaf.nouns) std::for_each(group.begin(), group.end(), add_words);
+    for (const auto& group : leaf.attributes) std::for_each(group.begin(), group.end(), add_words);
+    std::for_each(leaf.sizes.begin(), leaf.sizes.end(), add_words);
+  }
+  for (const auto& names : vocabulary_.colours()) {
+    std::vector<std::string> query_only;
+    for (size_t i = 1; i < names.size(); ++i) {
+      const std::vector<std::string> words = TextFeaturizer::Tokenize(names[i]);
+      if (std::none_of(words.begin(), words.end(),
+                       [&](const std::string& w) { return title_words.count(w) > 0; })) {
+        query_only.push_back(names[i]);
+      }
+    }
+    query_only_colours_.push_back(std::move(query_only));
+  }
   // 2^64 * cold_fraction, computed without overflowing (cold_fraction <= 0.5).
   cold_threshold_ = static_cast<uint64_t>(options.cold_fraction * 0x1.0p63) * 2;
   spec_key_ = HashCombine(options.seed, kSpecSalt);
@@ -536,6 +575,11 @@ CatalogGenerator::Intent CatalogGenerator::WriteQuery(const ProductSpec& p, RowR
                                                       std::string* text) const {
   // Always the product type (in any synonym); sometimes brand, colour, attributes, size and a
   // price bound, each taken from the target so that the target matches.
+  // Drawn only when asked for, so that a share of 0 leaves every other query as it was.
+  if (options_.paraphrase_share > 0 && rng->Chance(options_.paraphrase_share)) {
+    return WriteParaphrase(p, rng, text);
+  }
+  const QueryStyle& style = options_.regime == Regime::kRealLike ? kRealLikeStyle : kEsciStyle;
   const LeafCategory& leaf = vocabulary_.leaves()[p.leaf];
   Intent intent;
   intent.leaf = p.leaf;
@@ -545,15 +589,16 @@ CatalogGenerator::Intent CatalogGenerator::WriteQuery(const ProductSpec& p, RowR
   intent.first_cell = leaf_first_cell_[p.leaf] + p.noun * brand_slots;
   intent.last_cell = intent.first_cell + brand_slots;
   const std::vector<std::string>& synonyms = leaf.nouns[p.noun];
-  const std::string noun = rng->Chance(0.5) ? synonyms[0] : synonyms[rng->Below(synonyms.size())];
+  const std::string noun =
+      rng->Chance(style.usual_noun) ? synonyms[0] : synonyms[rng->Below(synonyms.size())];
   std::string brand, colour, size, price;
-  if (p.brand >= 0 && rng->Chance(0.15)) {
+  if (p.brand >= 0 && rng->Chance(style.brand)) {
     intent.brand = p.brand;
     intent.first_cell = p.cell;
     intent.last_cell = p.cell + 1;
     brand = Lower(vocabulary_.brands()[p.brand]);
   }
-  if (p.colour >= 0 && rng->Chance(0.2)) {
+  if (p.colour >= 0 && rng->Chance(style.colour)) {
     intent.colour = p.colour;
     const std::vector<std::string>& names = vocabulary_.colours()[p.colour];
     colour = names[rng->Below(names.size())];
@@ -563,7 +608,10 @@ CatalogGenerator::Intent CatalogGenerator::WriteQuery(const ProductSpec& p, RowR
     if (p.attributes >> i & 1) owned.push_back(i);
   }
   const double a = rng->Uniform();
-  const size_t wanted_attributes = std::min<size_t>(a < 0.5 ? 0 : a < 0.9 ? 1 : 2, owned.size());
+  const size_t wanted_attributes = std::min<size_t>(a < style.no_attribute    ? 0
+                                                    : a < style.one_attribute ? 1
+                                                                              : 2,
+                                                    owned.size());
   std::vector<std::string> attributes;
   const std::vector<int32_t>& bits = attribute_bits_[p.leaf];
   for (size_t i = 0; i < wanted_attributes; ++i) {
@@ -572,11 +620,11 @@ CatalogGenerator::Intent CatalogGenerator::WriteQuery(const ProductSpec& p, RowR
     const size_t group = std::upper_bound(bits.begin(), bits.end(), owned[i]) - bits.begin() - 1;
     attributes.push_back(leaf.attributes[group][owned[i] - bits[group]]);
   }
-  if (p.size >= 0 && rng->Chance(0.07)) {
+  if (p.size >= 0 && rng->Chance(style.size)) {
     intent.size = p.size;
     size = leaf.sizes[p.size];
   }
-  if (rng->Chance(0.06)) {
+  if (rng->Chance(style.price)) {
     for (int bound : kPriceBounds) {
       if (bound > p.price) {
         intent.max_price = static_cast<float>(bound);
@@ -616,7 +664,29 @@ CatalogGenerator::Intent CatalogGenerator::WriteQuery(const ProductSpec& p, RowR
     char& first = (*text)[0];
     if (first >= 'a' && first <= 'z') first = static_cast<char>(first - 'a' + 'A');
   }
-  AddTypos(text, rng);
+  AddTypos(text, style.typo, style.second_typo, rng);
+  return intent;
+}
+
+CatalogGenerator::Intent CatalogGenerator::WriteParaphrase(const ProductSpec& p, RowRng* rng,
+                                                           std::string* text) const {
+  // A paraphrase of the type, maybe after a colour synonym that titles never use: nothing in
+  // the query narrows the type further, so every product of the type (and colour) is exact.
+  const LeafCategory& leaf = vocabulary_.leaves()[p.leaf];
+  Intent intent;
+  intent.leaf = p.leaf;
+  intent.noun = p.noun;
+  const int32_t brand_slots = static_cast<int32_t>(leaf.brands.size()) + 1;
+  intent.first_cell = leaf_first_cell_[p.leaf] + p.noun * brand_slots;
+  intent.last_cell = intent.first_cell + brand_slots;
+  const std::vector<std::string>& phrases = leaf.paraphrases[p.noun];
+  text->clear();
+  if (p.colour >= 0 && !query_only_colours_[p.colour].empty() && rng->Chance(0.25)) {
+    intent.colour = p.colour;
+    const std::vector<std::string>& names = query_only_colours_[p.colour];
+    text->append(names[rng->Below(names.size())]).push_back(' ');
+  }
+  text->append(phrases[rng->Below(phrases.size())]);
   return intent;
 }
 
@@ -717,7 +787,7 @@ void CatalogGenerator::MakeQueries(int64_t begin, int64_t end, Queries* queries,
 
     // The target: a Zipf-Mandelbrot popularity rank; for train and valid queries, the next
     // warm product in popularity order if it is cold.
-    const double zipf = kZipfOffset * PortableExp(rng.Uniform() * log_zipf_span_) - kZipfOffset;
+    const double zipf = zipf_offset_ * PortableExp(rng.Uniform() * log_zipf_span_) - zipf_offset_;
     int64_t rank = std::min(static_cast<int64_t>(zipf), options_.products - 1);
     int64_t target = popularity_.Forward(rank);
     for (int64_t step = 0; split != Split::kTest && IsColdProduct(target); ++step) {

@@ -30,12 +30,28 @@
 
 namespace recsys::data {
 
+// Two shapes of query log over the same catalogue.
+//  kEsci: Amazon's shopping queries: Zipf popularity (the most popular product is the target of
+//    about 1% of the queries), short queries (the product type, sometimes a brand, colour or
+//    attribute).
+//  kRealLike: a product-search judgment set like the one this project is measured on (74K pairs,
+//    12K queries, 55K products): nearly flat popularity, so that most products are judged once
+//    or never, and more specific queries (brand and attributes more often), so that BM25 over
+//    titles finds about as much as it does there. Use it with about 6 judged products per query.
+enum class Regime : uint8_t { kEsci, kRealLike };
+
 struct GeneratorOptions {
   int64_t products = 20000;     // catalogue size, in [100, 50'000'000]
   int64_t queries = 10000;      // in [0, 50'000'000]
   int judged_per_query = 15;    // judged pairs per query (fewer in tiny categories), in [1, 100]
   double cold_fraction = 0.05;  // products judged only for test queries, in [0, 0.5]
   uint64_t seed = 1;            // same options, same bytes
+  Regime regime = Regime::kEsci;
+  // Share of the queries, in [0, 1], written only with a paraphrase of the product type
+  // (LeafCategory::paraphrases) and maybe a colour synonym that titles never use: no word of
+  // such a query is in a title of its relevant products, so a lexical matcher misses them,
+  // while a model trained on other queries that use the same paraphrase can learn it.
+  double paraphrase_share = 0;
 };
 
 // A bijection of [0, n): x -> (a x + b) mod n with gcd(a, n) = 1, a and b drawn from a seed.
@@ -88,6 +104,8 @@ class CatalogGenerator {
   std::string Title(int64_t row, const ProductSpec& product) const;
   // Writes a shopper's query for the target product into *text; returns what it asks for.
   Intent WriteQuery(const ProductSpec& target, detail::RowRng* rng, std::string* text) const;
+  // The same for a paraphrase query (GeneratorOptions::paraphrase_share).
+  Intent WriteParaphrase(const ProductSpec& target, detail::RowRng* rng, std::string* text) const;
   // A random product whose position is in cells [first, last); -1 if they are all empty.
   int64_t RandomProductInCells(int32_t first, int32_t last, detail::RowRng* rng) const;
   int64_t RandomProductOfLeaf(int32_t leaf, detail::RowRng* rng) const;
@@ -111,7 +129,11 @@ class CatalogGenerator {
   std::vector<double> log_price_mean_, log_price_sigma_;  // per leaf, for log-normal prices
   // Leaves of the same department that are not complements: plausible irrelevant results.
   std::vector<std::vector<int32_t>> neighbours_;
-  double log_zipf_span_;     // log((products + kZipfOffset) / kZipfOffset)
+  // Per colour, its synonyms that hold no word of a title (a word of any colour's title name,
+  // or of a leaf's nouns, attributes or sizes): the colours a paraphrase query may name.
+  std::vector<std::vector<std::string>> query_only_colours_;
+  double zipf_offset_;       // popularity: P(rank r) ~ 1 / (r + zipf_offset_)
+  double log_zipf_span_;     // log((products + zipf_offset_) / zipf_offset_)
   uint64_t cold_threshold_;  // a product is cold when its cold hash is below this
   // Per-purpose seeds, so that each family of fields draws from its own stream.
   uint64_t spec_key_, title_key_, asin_key_, query_key_, split_key_, cold_key_;

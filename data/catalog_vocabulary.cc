@@ -364,6 +364,98 @@ constexpr LeafSpec kLeaves[] = {
      "60 count|120 count|365 count", ""},
 };
 
+// Query-only paraphrases: per leaf (by the last part of its path) and per product type (in the
+// order of its nouns, ';'-separated), phrases shoppers type that no title of the leaf contains:
+// no word of them is a word of the leaf's nouns, attributes, sizes, brands or of any colour.
+// Paraphrase queries (GeneratorOptions::paraphrase_share) are written with them, so a lexical
+// matcher misses them while a model trained on other queries with the same phrase need not.
+struct ParaphraseSpec {
+  const char* leaf;
+  const char* paraphrases;
+};
+constexpr ParaphraseSpec kParaphrases[] = {
+    {"Headphones", "cans;airpods|earpods"},
+    {"Speakers", "boombox|jambox;home theater;echo dot"},
+    {"Cables", "tv wire;headphone jack wire|stereo lead;internet wire|rj45 lead"},
+    {"Chargers", "brick;phone wire;mophie|juice box"},
+    {"Smartphones", "iphone|android"},
+    {"Phone Cases", "otterbox|bumper;card holder"},
+    {"Screen Protectors", "display film;spy shield"},
+    {"Laptops", "macbook|ultrabook;school pc"},
+    {"Computer Mice", "clicker|pointing device;thumb roller"},
+    {"Keyboards", "keypad;typing bundle"},
+    {"Monitors", "lcd panel"},
+    {"Laptop Bags", "messenger|briefcase;rucksack|knapsack"},
+    {"Televisions", "telly|flatscreen"},
+    {"TV Mounts", "flatscreen hanger;media console|entertainment center"},
+    {"Security Cameras", "cctv|nanny cam;door ringer"},
+    {"Memory Cards", "camera storage;flash chip"},
+    {"Sofas", "davenport|chesterfield;cuddle chair;corner lounge"},
+    {"Throw Pillows", "couch bolster;shams"},
+    {"Sheet Sets", "bedclothes;mattress wrap;slips"},
+    {"Bed Pillows", "sleep cushion"},
+    {"Cookware", "saucepans;griddle;casserole|braiser"},
+    {"Kitchen Utensils", "ladles;flipper;cutlery block|chef blades"},
+    {"Coffee Makers", "percolator;cappuccino station;cafetiere|plunger pot"},
+    {"Water Bottles", "hydro flask|canteen;yeti|thermos"},
+    {"Storage Bins", "totes|cubbies;junk tray"},
+    {"Curtains", "valance;hanging pole"},
+    {"Vacuums", "carpet sweeper|dirt devil;roomba;dyson"},
+    {"T-Shirts", "undershirt;golf top|collared top"},
+    {"Jeans", "levis|dungarees"},
+    {"Dresses", "frock;floor length gown;evening gown"},
+    {"Leggings", "tights|jeggings"},
+    {"Running Shoes", "kicks;strolling footwear"},
+    {"Boots", "uggs|doc martens;galoshes;construction footwear"},
+    {"Socks", "hosiery;footies|invisible liners"},
+    {"Watches", "timepiece;fitbit|apple wearable"},
+    {"Necklaces", "locket|lavalier;collar jewelry"},
+    {"Earrings", "piercings;huggies"},
+    {"Yoga Mats", "pilates pad"},
+    {"Dumbbells", "barbells;girya"},
+    {"Resistance Bands", "stretch loops|therabands;chinning assist"},
+    {"Tents", "shelter;trekking bivy;gazebo|sun shade"},
+    {"Sleeping Bags", "bedroll;air mattress|thermarest"},
+    {"Bike Accessories", "skid lid;padlock;headlamp|tail lamp"},
+    {"Moisturizers", "complexion hydrator;overnight balm;daily emulsion"},
+    {"Cleansers", "complexion soap;mascara wipes"},
+    {"Shampoo", "scalp lather;detangler|rinse;wash duo kit"},
+    {"Hair Dryers", "blowout gun;ghd;ringlet maker|waver"},
+    {"Lipstick", "rouge|lippie;shine balm;contour pencil"},
+    {"Electric Toothbrushes", "oral b|sonicare;sonicare refills"},
+    {"Building Sets", "lego|duplo;magnatiles"},
+    {"Board Games", "monopoly|scrabble;uno|poker deck;brain teaser"},
+    {"Plush Toys", "squishmallow|cuddly critter;cuddly cub"},
+    {"RC Vehicles", "monster truck|radio buggy;uav|dji"},
+    {"Markers & Crayons", "sharpies;crayola;prismacolor"},
+    {"Drills", "dewalt|screw gun;impactor;auger tips"},
+    {"Tool Sets", "handyman essentials;phillips|flathead;ratchet|spanners"},
+    {"Light Bulbs", "lamp globes;philips hue"},
+    {"Power Strips", "socket bar;long lead"},
+    {"Smart Plugs", "kasa|app controlled socket;lutron toggle"},
+    {"Dog Food", "chow|purina;canine stew;milkbones|pup snacks"},
+    {"Dog Beds", "doggy mattress;pup cage"},
+    {"Dog Toys", "kong|pup plaything;fetch thrower|chuckit"},
+    {"Cat Litter", "feline sand;feline potty"},
+    {"Cat Toys", "kitten teaser;feline climber;claw pad"},
+    {"Pens", "biros|bic;rollerballs;text liners"},
+    {"Notebooks", "jotter;planner;memo stickers"},
+    {"Office Chairs", "task seat;dxracer|racer seat"},
+    {"Desks", "workstation|writing table;varidesk|riser table"},
+    {"Printers & Ink", "copier|scanner;hp refills|epson refills;laserjet powder"},
+    {"Coffee", "java|joe;arabica|robusta;keurig|nespresso"},
+    {"Tea", "chai;sencha|gyokuro;tisane|rooibos"},
+    {"Chips & Nuts", "lays|pringles;trail mix;marcona"},
+    {"Cooking Oils", "evoo;frying fat;copha"},
+    {"Dash Cams", "driving recorder|dvr"},
+    {"Car Cleaning", "auto detergent;chamois|shammy;dustbuster"},
+    {"Phone Mounts", "iphone cradle|gps cradle"},
+    {"Floor Mats", "weathertech|carpet liners;upholstery slipcovers"},
+    {"Batteries", "duracell|energizer;micro cells;eneloop"},
+    {"Paper Products", "bounty;charmin|loo roll;kleenex"},
+    {"Vitamins", "centrum|daily supplement;cholecalciferol;krill|cod liver"},
+};
+
 // Colours with synonyms, the usual title word first.
 constexpr const char* kColours[] = {
     "black",
@@ -443,6 +535,25 @@ std::vector<std::vector<std::string>> SplitGroups(std::string_view s) {
   return groups;
 }
 
+// Lower-case runs of ASCII letters and digits: how a title's words are told apart here (the
+// featuriser and BM25 also split on punctuation, so "2-pack" holds the words 2 and pack).
+std::vector<std::string> SplitWords(std::string_view text) {
+  std::vector<std::string> words;
+  std::string word;
+  for (const char c : text) {
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    const bool upper = c >= 'A' && c <= 'Z';
+    if (letter || upper) {
+      word.push_back(upper ? static_cast<char>(c - 'A' + 'a') : c);
+    } else if (!word.empty()) {
+      words.push_back(std::move(word));
+      word.clear();
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  return words;
+}
+
 std::string_view Department(std::string_view path) { return path.substr(0, path.find(" > ")); }
 std::string_view LeafName(std::string_view path) { return path.substr(path.rfind(" > ") + 3); }
 
@@ -502,6 +613,50 @@ CatalogVocabulary::CatalogVocabulary() {
       std::swap(share[i], share[i + h % (per_department - i)]);
     }
     leaves_[l].brands.assign(share.begin(), share.begin() + count);
+  }
+
+  // Paraphrases, checked against every word a title of their leaf can hold.
+  std::set<std::string> colour_words;
+  for (const auto& synonyms : colours_) {
+    for (const std::string& name : synonyms) {
+      for (std::string& w : SplitWords(name)) colour_words.insert(std::move(w));
+    }
+  }
+  for (const ParaphraseSpec& spec : kParaphrases) {
+    const auto it = leaf_by_name.find(spec.leaf);
+    RECSYS_CHECK(it != leaf_by_name.end(), "paraphrases of an unknown leaf " << spec.leaf);
+    LeafCategory& leaf = leaves_[it->second];
+    RECSYS_CHECK(leaf.paraphrases.empty(), "paraphrases given twice for " << spec.leaf);
+    leaf.paraphrases = SplitGroups(spec.paraphrases);
+    RECSYS_CHECK(leaf.paraphrases.size() == leaf.nouns.size(),
+                 spec.leaf << ": " << leaf.paraphrases.size() << " paraphrase lists for "
+                           << leaf.nouns.size() << " product types");
+    std::set<std::string> title_words = colour_words;
+    const auto add = [&](const std::vector<std::vector<std::string>>& groups) {
+      for (const auto& group : groups) {
+        for (const std::string& phrase : group) {
+          for (std::string& w : SplitWords(phrase)) title_words.insert(std::move(w));
+        }
+      }
+    };
+    add(leaf.nouns);
+    add(leaf.attributes);
+    add({leaf.sizes});
+    for (int32_t b : leaf.brands) {
+      for (std::string& w : SplitWords(brands_[b])) title_words.insert(std::move(w));
+    }
+    for (const auto& group : leaf.paraphrases) {
+      RECSYS_CHECK(!group.empty(), spec.leaf << ": a product type without paraphrases");
+      for (const std::string& phrase : group) {
+        for (const std::string& w : SplitWords(phrase)) {
+          RECSYS_CHECK(!title_words.count(w), spec.leaf << ": paraphrase '" << phrase
+                                                        << "' holds the title word '" << w << "'");
+        }
+      }
+    }
+  }
+  for (const LeafCategory& leaf : leaves_) {
+    RECSYS_CHECK(!leaf.paraphrases.empty(), leaf.path << " has no paraphrases");
   }
 }
 

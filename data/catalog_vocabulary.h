@@ -30,6 +30,10 @@ struct LeafCategory {
   bool coloured = false;                // whether its products come in colours
   std::vector<int32_t> complements;     // leaves bought with it (phone -> phone case)
   std::vector<int32_t> brands;          // indices into brands(), the most common first
+  // Per product type (same order as nouns), phrases shoppers type that no title of this leaf
+  // contains: none of their words is a word of the leaf's nouns, attributes, sizes, brands or
+  // of any colour name. Paraphrase queries use them.
+  std::vector<std::vector<std::string>> paraphrases;
 };
 
 class CatalogVocabulary {

@@ -1,5 +1,6 @@
 // recsys_data: make, convert and inspect dataset.h5 files.
 //   recsys_data generate --products N --seed S --out FILE      (mpirun -np N splits the work)
+//   recsys_data generate --format judged-csv --out FILE.csv [--catalog-out CATALOG.csv]
 //   recsys_data convert --format esci|judgments --in FILE --out FILE
 //   recsys_data inspect FILE
 
@@ -8,6 +9,7 @@
 
 #include "core/log.h"
 #include "data/distributed_generate.h"
+#include "data/judged_csv_writer.h"
 #include "data/judgment_loaders.h"
 #include "dist/make_communicator.h"
 #include "launch/main_util.h"
@@ -51,17 +53,29 @@ void LogWritten(const std::string& path, const data::Dataset& dataset) {
 
 int Generate(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
   data::GeneratorOptions g;
-  std::string out;
+  std::string out, format = "h5", catalog_out;
   po::options_description options("generate options");
   // clang-format off
   options.add_options()
-      ("out,o", po::value(&out)->required(), "output dataset.h5 path")
+      ("out,o", po::value(&out)->required(),
+       "output path: dataset.h5 (--format h5) or the judged CSV (--format judged-csv)")
+      ("format", po::value(&format)->default_value(format),
+       "h5: a dataset.h5 of the ESCI-like regime; judged-csv: the real-like regime as the files "
+       "a real judgment set comes in: a titles-only judged CSV (query_id, query, product_id, "
+       "product_title, relevance = mean of simulated raters' 1..3 scores), to convert with "
+       "'convert --format judgments' (see launch/make_real_like.sh)")
+      ("catalog-out", po::value(&catalog_out),
+       "judged-csv: also write every product (judged or not) to this catalogue CSV (product_id, "
+       "product_title, brand, colour, category, price, rating), for 'convert --catalog'")
       ("products", po::value(&g.products)->default_value(g.products), "number of products")
       ("queries", po::value(&g.queries)->default_value(g.queries), "number of queries")
       ("judged-per-query", po::value(&g.judged_per_query)->default_value(g.judged_per_query),
-       "judged products per query")
+       "judged products per query (the real-like regime: use about 6)")
       ("cold-fraction", po::value(&g.cold_fraction)->default_value(g.cold_fraction),
        "share of products never judged for a train or valid query (cold start)")
+      ("paraphrase-share", po::value(&g.paraphrase_share)->default_value(g.paraphrase_share),
+       "share of queries written only with words that no title of their product type holds "
+       "(paraphrases of the type, colour synonyms): lexical matching misses them")
       ("seed", po::value(&g.seed)->default_value(g.seed), "random seed; same seed, same file");
   // clang-format on
   po::variables_map vm;
@@ -69,6 +83,12 @@ int Generate(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
              mpi.world_rank() == 0, &vm)) {
     return 0;
   }
+  if (format != "h5" && format != "judged-csv") {
+    throw UsageError("--format must be h5 or judged-csv, not '" + format + "'");
+  }
+  const bool csv = format == "judged-csv";
+  if (!csv && !catalog_out.empty()) throw UsageError("--catalog-out needs --format judged-csv");
+  if (csv) g.regime = data::Regime::kRealLike;
   try {
     data::CatalogGenerator check(g);  // every rank rejects bad options the same way
   } catch (const Error& e) {
@@ -77,12 +97,22 @@ int Generate(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
   auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD);
   if (comm->rank() == 0) {
     RECSYS_INFO("generating " << g.products << " products, " << g.queries << " queries on "
-                              << comm->size() << " rank(s)");
+                              << comm->size() << " rank(s)" << (csv ? " (real-like regime)" : ""));
   }
   data::Dataset dataset = data::GenerateDistributed(g, *comm, /*root=*/0, /*show_progress=*/true);
   if (comm->rank() == 0) {
-    data::WriteDataset(dataset, out);
-    LogWritten(out, dataset);
+    if (csv) {
+      data::WriteJudgedCsv(dataset, g.seed, out);
+      RECSYS_INFO("wrote " << out << ": " << dataset.pairs.size() << " judged pairs of "
+                           << dataset.queries.size() << " queries");
+      if (!catalog_out.empty()) {
+        data::WriteCatalogCsv(dataset, catalog_out);
+        RECSYS_INFO("wrote " << catalog_out << ": " << dataset.products.size() << " products");
+      }
+    } else {
+      data::WriteDataset(dataset, out);
+      LogWritten(out, dataset);
+    }
   }
   // Nobody returns before the file exists, so a script may read it as soon as mpirun returns.
   comm->Barrier();

@@ -156,6 +156,10 @@ TEST(CatalogGeneratorTest, RejectsInvalidOptions) {
   o.cold_fraction = 0.6;
   EXPECT_NE(message(o).find("cold_fraction must be in [0, 0.5], got 0.6"), std::string::npos)
       << message(o);
+  o = GeneratorOptions();
+  o.paraphrase_share = 1.5;
+  EXPECT_NE(message(o).find("paraphrase_share must be in [0, 1], got 1.5"), std::string::npos)
+      << message(o);
 
   CatalogGenerator g(Small());
   EXPECT_THROW(g.MakeProducts(10, 20001), Error);
@@ -481,6 +485,133 @@ TEST(CatalogGeneratorTest, GoldenRows) {
                                              2358,  9726,  6903,  5085,  3263,  19521, 1262, 19641,
                                              15192, 15096, 18062, 15000, 8206,  6053,  8302, 17153,
                                              17345, 17584, 13948, 15431, 10694, 17276}));
+}
+
+Dataset Generate(const GeneratorOptions& options) {
+  CatalogGenerator g(options);
+  Dataset d;
+  g.FillVocabularies(&d);
+  d.products = g.MakeProducts(0, options.products);
+  g.MakeQueries(0, options.queries, &d.queries, &d.pairs);
+  return d;
+}
+
+GeneratorOptions RealLike(double paraphrase_share) {
+  GeneratorOptions o;
+  o.products = 20000;
+  o.queries = 3000;
+  o.judged_per_query = 6;
+  o.regime = Regime::kRealLike;
+  o.paraphrase_share = paraphrase_share;
+  return o;
+}
+
+// Per query: whether it shares no word with the title of any of its exact products.
+std::vector<bool> MissesItsExactTitles(const Dataset& d) {
+  std::vector<bool> misses(d.queries.size(), true);
+  std::vector<std::set<std::string>> words(d.queries.size());
+  for (size_t q = 0; q < d.queries.size(); ++q) {
+    for (std::string& w : TextFeaturizer::Tokenize(d.queries.text[q])) words[q].insert(w);
+  }
+  for (size_t i = 0; i < d.pairs.size(); ++i) {
+    if (d.pairs.grade[i] != Grade::kExact) continue;
+    const int32_t q = d.pairs.query[i];
+    for (const std::string& w : TextFeaturizer::Tokenize(d.products.title[d.pairs.product[i]])) {
+      if (words[q].count(w)) misses[q] = false;
+    }
+  }
+  return misses;
+}
+
+TEST(CatalogVocabularyTest, ParaphrasesAreInNoTitleOfTheirLeaf) {
+  const Generated& generated = SmallDataset();
+  const CatalogVocabulary& vocabulary = generated.generator.vocabulary();
+  const Dataset& d = generated.dataset;
+  // Every word of every title, per leaf.
+  std::vector<std::set<std::string>> title_words(vocabulary.leaves().size());
+  for (size_t p = 0; p < d.products.size(); ++p) {
+    for (std::string& w : TextFeaturizer::Tokenize(d.products.title[p])) {
+      title_words[d.products.category[p] - 1].insert(std::move(w));
+    }
+  }
+  size_t phrases = 0;
+  for (size_t l = 0; l < vocabulary.leaves().size(); ++l) {
+    const LeafCategory& leaf = vocabulary.leaves()[l];
+    ASSERT_EQ(leaf.paraphrases.size(), leaf.nouns.size()) << leaf.path;
+    for (const auto& group : leaf.paraphrases) {
+      EXPECT_FALSE(group.empty()) << leaf.path;
+      for (const std::string& phrase : group) {
+        ++phrases;
+        for (const std::string& w : TextFeaturizer::Tokenize(phrase)) {
+          EXPECT_EQ(title_words[l].count(w), 0u) << leaf.path << ": '" << phrase << "'";
+        }
+      }
+    }
+  }
+  EXPECT_GT(phrases, 185u);
+}
+
+TEST(CatalogGeneratorTest, ParaphraseQueriesShareNoWordWithTheirExactTitles) {
+  // All paraphrases: no query shares a word with any title of its exact products.
+  const Dataset all = Generate(RealLike(1.0));
+  const std::vector<bool> misses = MissesItsExactTitles(all);
+  EXPECT_EQ(std::count(misses.begin(), misses.end(), true), static_cast<long>(misses.size()));
+  all.Validate();
+
+  // None: almost every query shares a word with an exact title (typos may hide the rest).
+  const Dataset none = Generate(RealLike(0.0));
+  const std::vector<bool> none_misses = MissesItsExactTitles(none);
+  const double none_share = std::count(none_misses.begin(), none_misses.end(), true) / 3000.0;
+  EXPECT_LT(none_share, 0.03);
+
+  // The stated share, give or take the sampling noise of 3000 queries.
+  const Dataset some = Generate(RealLike(0.3));
+  const std::vector<bool> some_misses = MissesItsExactTitles(some);
+  const double some_share = std::count(some_misses.begin(), some_misses.end(), true) / 3000.0;
+  EXPECT_GT(some_share, 0.3 - 0.03);
+  EXPECT_LT(some_share, 0.3 + none_share + 0.03);
+}
+
+TEST(CatalogGeneratorTest, RealLikeJudgesMostProductsOnceOrNever) {
+  GeneratorOptions o = RealLike(0.2);
+  o.queries = 3000;  // 18K pairs over 20K products
+  const Dataset real = Generate(o);
+  std::vector<int> judged(o.products, 0);
+  for (const int32_t p : real.pairs.product) ++judged[p];
+  const auto at_most_once =
+      std::count_if(judged.begin(), judged.end(), [](int n) { return n <= 1; });
+  EXPECT_GT(at_most_once, o.products * 3 / 4);
+  EXPECT_LE(*std::max_element(judged.begin(), judged.end()), 12);
+
+  // The ESCI regime at the same size: Zipf targets, one product judged for many queries.
+  o.regime = Regime::kEsci;
+  o.paraphrase_share = 0;
+  const Dataset esci = Generate(o);
+  std::fill(judged.begin(), judged.end(), 0);
+  for (const int32_t p : esci.pairs.product) ++judged[p];
+  EXPECT_GE(*std::max_element(judged.begin(), judged.end()), 30);
+}
+
+TEST(CatalogGeneratorTest, RealLikeSameSeedSameContents) {
+  const Dataset a = Generate(RealLike(0.3)), b = Generate(RealLike(0.3));
+  EXPECT_TRUE(Same(a.products, b.products));
+  EXPECT_TRUE(Same(a.queries, b.queries));
+  EXPECT_TRUE(Same(a.pairs, b.pairs));
+  // The regime changes the queries, not the catalogue.
+  GeneratorOptions esci = RealLike(0.3);
+  esci.regime = Regime::kEsci;
+  EXPECT_TRUE(Same(a.products, Generate(esci).products));
+  EXPECT_FALSE(Same(a.queries, Generate(RealLike(0.0)).queries));
+}
+
+// Pins the real-like regime's queries as GoldenRows pins the default ones.
+TEST(CatalogGeneratorTest, RealLikeGoldenRows) {
+  CatalogGenerator g{RealLike(0.5)};
+  Queries q;
+  Judgments j;
+  g.MakeQueries(100, 106, &q, &j);
+  EXPECT_EQ(q.text, (std::vector<std::string>{"stupy chromeboook", "Hdmi cord white", "spanners",
+                                              "racer seat", "kasa", "jeggings"}));
 }
 
 // Prints the generation speed on one core; no assertion, machines differ too much.

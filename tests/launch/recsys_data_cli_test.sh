@@ -87,4 +87,82 @@ else
   fail "convert a good ESCI file: $(cat "$work/conv")"
 fi
 
+# 6. The real-like regime: a judged CSV and a catalogue, identical on 1 and 2 ranks, converted
+#    with numeric label ranges and the catalogue, as launch/make_real_like.sh does.
+real=(generate --format judged-csv --products 2000 --queries 400 --judged-per-query 6
+      --paraphrase-share 0.3 --seed 3)
+for np in 1 2; do
+  mpirun -np $np --oversubscribe "$bin/recsys_data" "${real[@]}" --out "$work/judged$np.csv" \
+    --catalog-out "$work/catalog$np.csv" >"$work/real$np.log" 2>&1 ||
+    fail "generate --format judged-csv on $np rank(s): $(tail -3 "$work/real$np.log")"
+done
+if cmp -s "$work/judged1.csv" "$work/judged2.csv" && cmp -s "$work/catalog1.csv" "$work/catalog2.csv" &&
+    [ "$(wc -l <"$work/judged1.csv")" -eq 2401 ] && [ "$(wc -l <"$work/catalog1.csv")" -eq 2001 ] &&
+    head -1 "$work/judged1.csv" | grep -qx "query_id,query,product_id,product_title,relevance"; then
+  pass "judged-csv: 2400 pairs, 2000 products, identical on 1 and 2 ranks"
+else
+  fail "judged-csv files differ or have the wrong size: $(wc -l "$work"/judged?.csv "$work"/catalog?.csv)"
+fi
+ranges='1-1.5=I,1.5-2=S,2-3=E'
+conv=(convert --format judgments --in "$work/judged1.csv" --query-id-column query_id
+      --label-column relevance)
+if "$bin/recsys_data" "${conv[@]}" --label-map "$ranges" --catalog "$work/catalog1.csv" \
+    --out "$work/real.h5" >"$work/conv" 2>&1 && "$bin/recsys_data" inspect "$work/real.h5" >"$work/insp" 2>&1 &&
+    grep -q "^products:   2000 " "$work/insp" && grep -q "^pairs:      2400 " "$work/insp" &&
+    grep -q "C 0.0%" "$work/insp"; then
+  pass "convert the judged CSV with numeric ranges and the catalogue"
+else
+  fail "convert the judged CSV: $(cat "$work/conv" "$work/insp" | head -8)"
+fi
+if "$bin/recsys_data" "${conv[@]}" --label-threshold 2.5 --out "$work/thr.h5" >"$work/conv" 2>&1 &&
+    "$bin/recsys_data" inspect "$work/thr.h5" | grep -q "S 0.0%, C 0.0%"; then
+  pass "convert with --label-threshold: only E and I"
+else
+  fail "convert with --label-threshold: $(head -5 "$work/conv")"
+fi
+if RECSYS_BIN=$bin bash "$(dirname "$0")/../../launch/make_real_like.sh" "$work/rl" --products 1000 \
+    --queries 300 >"$work/rl.log" 2>&1 && "$bin/recsys_data" inspect "$work/rl/real_like.h5" |
+    grep -q "^products:   1000 "; then
+  pass "make_real_like.sh writes real_like.h5"
+else
+  fail "make_real_like.sh: $(tail -5 "$work/rl.log")"
+fi
+
+# 7. Bad label maps, catalogues and generate flags.
+expect_fail "label map and threshold together" 2 "--label-map or --label-threshold, not both" \
+  "$bin/recsys_data" "${conv[@]}" --label-map "$ranges" --label-threshold 2 --out "$work/b.h5"
+expect_fail "overlapping ranges" 1 "ranges '1-2' and '1.5-3' overlap" \
+  "$bin/recsys_data" "${conv[@]}" --label-map '1-2=I,1.5-3=E' --out "$work/b.h5"
+expect_fail "ranges mixed with a text label" 1 "text label 'Exact' mixed with numeric ranges" \
+  "$bin/recsys_data" "${conv[@]}" --label-map '1-2=I,Exact=3' --out "$work/b.h5"
+line=$(awk -F, 'NR > 1 && $NF > 2.5 { print NR; exit }' "$work/judged1.csv")
+expect_fail "a grade no range covers names file and line" 1 "judged1.csv:$line: label" \
+  "$bin/recsys_data" "${conv[@]}" --label-map '1-2.5=I' --out "$work/b.h5"
+printf 'product_id,product_title\nP1,a\nP1,b\n' >"$work/dup.csv"
+expect_fail "duplicate catalogue id names both lines" 1 "dup.csv:3: product id 'P1' is in the catalogue twice (also on line 2)" \
+  "$bin/recsys_data" "${conv[@]}" --label-map "$ranges" --catalog "$work/dup.csv" --out "$work/b.h5"
+expect_fail "catalogue without the named column" 1 "no column 'price' (catalogue price)" \
+  "$bin/recsys_data" "${conv[@]}" --label-map "$ranges" --catalog "$work/dup.csv" \
+  --catalog-price-column price --out "$work/b.h5"
+[ -e "$work/b.h5" ] && fail "a failed convert left an output file" || pass "no output after the failures"
+expect_fail "catalog-out needs judged-csv" 2 "--catalog-out needs --format judged-csv" \
+  "$bin/recsys_data" generate --out "$work/x.h5" --catalog-out "$work/c.csv"
+expect_fail "unknown generate format" 2 "--format must be h5 or judged-csv" \
+  "$bin/recsys_data" generate --format parquet --out "$work/x.h5"
+expect_fail "paraphrase share out of range" 2 "paraphrase_share must be in [0, 1]" \
+  "$bin/recsys_data" generate --paraphrase-share 2 --out "$work/x.h5"
+
+# 8. A split column with train and test only gets a valid split carved from train.
+{
+  echo "query,product_id,product_title,label,split"
+  for i in $(seq 1 200); do echo "q$i,P$i,t,3,$([ $i -le 150 ] && echo train || echo test)"; done
+} >"$work/split.csv"
+if "$bin/recsys_data" convert --format judgments --in "$work/split.csv" --split-column split \
+    --out "$work/split.h5" >"$work/conv" 2>&1 && grep -q "names no valid query" "$work/conv" &&
+    "$bin/recsys_data" inspect "$work/split.h5" | grep -Eq "^queries: +200 \(train 1[0-9][0-9], valid [1-9][0-9]*, test 50\)"; then
+  pass "split column with train and test only: valid carved from train"
+else
+  fail "split carving: $(cat "$work/conv"; "$bin/recsys_data" inspect "$work/split.h5" 2>&1 | grep queries)"
+fi
+
 finish
