@@ -76,8 +76,9 @@ struct JudgmentsOptions {
   std::string split_column;  // values train / valid / test, case-insensitive
   // Label text -> grade (LabelMap's rules; the default: labels are the grades 0..3).
   LabelMap labels;
-  // The shares of the hash range carved from train into valid and test when the file names no
-  // valid (test) query; without a split column that is every query.
+  // The shares of the hash range carved from the train queries into valid and into test when
+  // the file names no valid (no test) query. Without a split column every query is train and
+  // neither split is named, so both are carved.
   double valid_fraction = 0.1;
   double test_fraction = 0.1;
   CatalogOptions catalog;  // optional
