@@ -60,7 +60,6 @@ struct TrainBenchOptions {
 models::TwoTowerOptions ReferenceModel() {
   return models::TwoTowerOptions()
       .num_buckets(int64_t{1} << 18)
-      .text_dim(64)
       .hidden(128)
       .dim(64)
       .num_brands(5000)

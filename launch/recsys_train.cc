@@ -3,6 +3,7 @@
 //   all|data|recall|embed|index|eval]
 // Every stage is collective: all ranks run it; rank 0 alone writes files and prints.
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <iostream>
@@ -11,9 +12,10 @@
 #include "data/distributed_generate.h"
 #include "dist/make_communicator.h"
 #include "launch/main_util.h"
-#include "models/recall_eval_stage.h"
 #include "models/recall_training.h"
+#include "serve/recall_eval_stage.h"
 #include "shards/build_index.h"
+#include "shards/lexical_builder.h"
 
 namespace po = boost::program_options;
 
@@ -26,8 +28,9 @@ struct TrainCommand {
   std::string stage = "all";
   data::GeneratorOptions generate;  // the data stage's synthetic default
   models::RecallTrainOptions recall;
-  std::string embed_variant = "pairwise";
+  std::string embed_variant = "auto";
   shards::IndexBuildOptions index;
+  int64_t nprobe = serve::kDefaultNprobe;
 };
 
 // Parses the command line; returns false after printing help.
@@ -70,9 +73,10 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
        "after warm-up: cosine | linear | constant")
       ("clip-norm", po::value(&r.clip_norm)->default_value(r.clip_norm),
        "clip the global gradient norm; 0 = off")
-      ("dim", po::value(&r.dim)->default_value(r.dim), "embedding size (64 or 32)")
-      ("text-dim", po::value(&r.text_dim)->default_value(r.text_dim),
-       "width of the hashed n-gram tables")
+      ("dim", po::value(&r.dim)->default_value(r.dim),
+       "embedding size, also the width of the hashed n-gram tables")
+      ("tie-text", po::value(&r.tie_text)->default_value(r.tie_text)->implicit_value(true),
+       "query and product towers share one n-gram table (--tie-text=off: one table each)")
       ("hidden", po::value(&r.hidden)->default_value(r.hidden), "tower MLP hidden width")
       ("buckets", po::value(&r.num_buckets)->default_value(r.num_buckets),
        "hashed text feature buckets")
@@ -91,7 +95,8 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
   po::options_description embed("Embed stage");
   embed.add_options()
       ("embed-variant", po::value(&c->embed_variant)->default_value(c->embed_variant),
-       "variant whose product tower writes RUN/vectors.h5");
+       "variant whose product tower writes RUN/vectors.h5 (and so serves); auto: of the "
+       "--variant ones trained, the one with the best validation recall");
   po::options_description index("Index stage (distributed k-means, shards under RUN/index)");
   index.add_options()
       ("nlist", po::value(&c->index.nlist)->default_value(c->index.nlist),
@@ -100,11 +105,15 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
        "k-means iterations")
       ("kmeans-sample", po::value(&c->index.sample_rows)->default_value(c->index.sample_rows),
        "rows k-means trains on; 0 = min(products, 256 x nlist)");
+  po::options_description eval("Eval stage (test queries through the serving path)");
+  eval.add_options()
+      ("nprobe", po::value(&c->nprobe)->default_value(c->nprobe),
+       "clusters probed per query by the index rows of the table");
   // clang-format on
   po::options_description all(
       "Usage: mpirun -np N recsys_train --out RUN [OPTIONS]\n"
       "Trains and evaluates the recommender; see README.md");
-  all.add(general).add(data).add(recall).add(embed).add(index);
+  all.add(general).add(data).add(recall).add(embed).add(index).add(eval);
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, all), vm);
   if (vm.count("help")) {
@@ -122,12 +131,57 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
   if (!known) throw UsageError("unknown --stage '" + c->stage + "'");
   try {
     models::ParseVariants(r.variant);
-    models::ParseVariants(c->embed_variant);
+    if (c->embed_variant != "auto" && models::ParseVariants(c->embed_variant).size() != 1) {
+      throw UsageError("--embed-variant names one variant or auto, not '" + c->embed_variant + "'");
+    }
     data::CatalogGenerator check(c->generate);
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
   return true;
+}
+
+bool Runs(const TrainCommand& c, const std::string& stage) {
+  return c.stage == "all" || c.stage == stage;
+}
+
+// Checks, before the first stage starts, that every stage to run will find its inputs: on disk,
+// or written by an earlier stage of this run. A wrong flag or a missing file costs seconds, not
+// a training run. Not collective (every rank sees the same files and flags).
+void CheckStageInputs(const TrainCommand& c) {
+  const models::RecallTrainOptions& r = c.recall;
+  namespace fs = std::filesystem;
+  auto need = [](bool ok, const std::string& message) {
+    if (!ok) throw Error(message);
+  };
+  if (Runs(c, "recall") || Runs(c, "embed") || Runs(c, "eval")) {
+    need(Runs(c, "data") || fs::exists(r.data),
+         "no dataset " + r.data + ": run the data stage or name one with --data");
+  }
+  if (Runs(c, "recall")) models::CheckRecallTrainOptions(r);
+  if (Runs(c, "embed") && !Runs(c, "recall")) {
+    // Throws naming the checkpoint folder when none of the wanted variants was trained.
+    models::BestTrainedVariant(r.out, c.embed_variant == "auto" ? r.variant : c.embed_variant);
+  }
+  if (Runs(c, "embed") && Runs(c, "recall") && c.embed_variant != "auto") {
+    const auto trained = models::ParseVariants(r.variant);
+    const auto wanted = models::ParseVariants(c.embed_variant)[0];
+    need(std::find(trained.begin(), trained.end(), wanted) != trained.end() ||
+             fs::exists(models::RecallCheckpointPath(r.out, wanted)),
+         std::string("--embed-variant ") + c.embed_variant + " is neither trained by --variant " +
+             r.variant + " nor in " + models::RecallCheckpointPath(r.out, wanted));
+  }
+  if (c.nprobe < 1) throw UsageError("--nprobe must be at least 1");
+  if (Runs(c, "index") && !Runs(c, "embed")) {
+    need(fs::exists(c.index.vectors_path),
+         "no " + c.index.vectors_path + ": run the embed stage first");
+  }
+}
+
+// The variant the embed stage uses: the named one, or the best trained one of --variant.
+std::string EmbedVariant(const TrainCommand& c) {
+  if (c.embed_variant != "auto") return c.embed_variant;
+  return models::VariantName(models::BestTrainedVariant(c.recall.out, c.recall.variant));
 }
 
 // The data stage: generates the synthetic dataset unless the file exists already.
@@ -151,31 +205,37 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   TrainCommand c;
   if (!Parse(argc, argv, mpi.world_rank() == 0, &c)) return 0;
   auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD);
-  const bool all = c.stage == "all";
+  CheckStageInputs(c);
   if (comm->rank() == 0) {
     std::filesystem::create_directories(c.recall.out);
     RECSYS_INFO("recsys_train: stage " << c.stage << " on " << comm->size() << " rank(s), run "
                                        << c.recall.out);
   }
   comm->Barrier();
-  if (all || c.stage == "data") RunDataStage(c, *comm);
-  if (all || c.stage == "recall") models::TrainRecall(c.recall, *comm);
-  if (all || c.stage == "embed") {
+  if (Runs(c, "data")) RunDataStage(c, *comm);
+  if (Runs(c, "recall")) models::TrainRecall(c.recall, *comm);
+  if (Runs(c, "embed")) {
     models::EmbedOptions e;
     e.data = c.recall.data;
     e.out = c.recall.out;
-    e.variant = c.embed_variant;
+    e.variant = EmbedVariant(c);
     e.threads = c.recall.threads;
     models::EmbedCatalogue(e, *comm);
   }
-  if (all || c.stage == "index") shards::BuildIndex(c.index, *comm);
-  if (all || c.stage == "eval") {
-    models::RecallEvalOptions e;
+  if (Runs(c, "index")) {
+    shards::BuildIndex(c.index, *comm);
+    shards::BuildLexicalIndex({c.recall.data, c.index.index_dir, {}, shards::Stemmer::kPlural},
+                              *comm);
+  }
+  if (Runs(c, "eval")) {
+    serve::RecallEvalOptions e;
     e.data = c.recall.data;
     e.out = c.recall.out;
     e.variant = c.recall.variant;
     e.seed = c.recall.seed;
-    models::RecallTable table = models::RunRecallEval(e, *comm);
+    e.nprobe = c.nprobe;
+    e.index = c.index;
+    models::RecallTable table = serve::RunRecallEval(e, *comm);
     if (comm->rank() == 0) std::cout << models::FormatRecallTable(table) << std::flush;
   }
   return 0;

@@ -20,7 +20,8 @@
 namespace recsys::models {
 namespace {
 
-constexpr int kDepth = 50;  // products retrieved per query: the largest cut-off
+constexpr int kDepth = 100;  // products retrieved per query: the largest cut-off
+constexpr int kColdDepth = 50;
 constexpr data::Grade kRelevantFrom = data::Grade::kExact;
 // Queries handed to a retriever per call: large enough for BLAS-backed retrievers to batch,
 // small enough for the progress line to move.
@@ -32,15 +33,20 @@ struct Column {
   double RecallRow::*value;
 };
 constexpr Column kColumns[] = {
-    {"precision@5", &RecallRow::precision_at_5}, {"precision@10", &RecallRow::precision_at_10},
-    {"recall@5", &RecallRow::recall_at_5},       {"recall@10", &RecallRow::recall_at_10},
-    {"recall@50", &RecallRow::recall_at_50},     {"ndcg@10", &RecallRow::ndcg_at_10},
-    {"hr@10", &RecallRow::hit_rate_at_10},       {"cold_recall@50", &RecallRow::cold_recall_at_50},
+    {"precision@5", &RecallRow::precision_at_5},
+    {"precision@10", &RecallRow::precision_at_10},
+    {"recall@5", &RecallRow::recall_at_5},
+    {"recall@10", &RecallRow::recall_at_10},
+    {"recall@50", &RecallRow::recall_at_50},
+    {"recall@100", &RecallRow::recall_at_100},
+    {"ndcg@10", &RecallRow::ndcg_at_10},
+    {"hr@10", &RecallRow::hit_rate_at_10},
+    {"cold_recall@50", &RecallRow::cold_recall_at_50},
 };
 
 // Sums over this rank's queries for one retriever; all-reduced before the means are taken.
 struct Accumulator {
-  RankingMetrics metrics{{5, 10, kDepth}, kRelevantFrom};
+  RankingMetrics metrics{{5, 10, 50, kDepth}, kRelevantFrom};
   double cold_recall_sum = 0;
   double cold_queries = 0;
 
@@ -55,7 +61,7 @@ struct Accumulator {
     }
     if (relevant_cold.empty()) return;
     int hits = 0;
-    for (size_t i = 0; i < ranked.size() && i < static_cast<size_t>(kDepth); ++i) {
+    for (size_t i = 0; i < ranked.size() && i < static_cast<size_t>(kColdDepth); ++i) {
       hits += relevant_cold.count(ranked[i]) > 0;
     }
     cold_recall_sum += static_cast<double>(hits) / relevant_cold.size();
@@ -152,7 +158,8 @@ RecallTable EvaluateRecall(const data::Dataset& dataset, data::Split split,
     row.precision_at_10 = m.Precision(10);
     row.recall_at_5 = m.Recall(5);
     row.recall_at_10 = m.Recall(10);
-    row.recall_at_50 = m.Recall(kDepth);
+    row.recall_at_50 = m.Recall(50);
+    row.recall_at_100 = m.Recall(kDepth);
     row.ndcg_at_10 = m.Ndcg(10);
     row.hit_rate_at_10 = m.HitRate(10);
     row.cold_recall_at_50 = cold_sums[1] > 0 ? cold_sums[0] / cold_sums[1] : 0.0;

@@ -4,7 +4,7 @@
 // Markdown (RUN/results/recall_metrics.{csv,md}).
 //
 // Definitions (those of models/metrics.h): a product is relevant when its grade is Exact;
-// queries without a relevant judged product are skipped. Each retriever returns its top 50 per
+// queries without a relevant judged product are skipped. Each retriever returns its top 100 per
 // query. The cold-start column is Recall@50 restricted to the relevant products that are cold
 // (never judged for a train or valid query, so no model saw them in training), averaged over
 // the queries that have at least one relevant cold product.
@@ -29,6 +29,7 @@ struct RecallRow {
   double recall_at_5 = 0, recall_at_10 = 0, recall_at_50 = 0;
   double ndcg_at_10 = 0, hit_rate_at_10 = 0;
   double cold_recall_at_50 = 0;  // 0 when no query has a relevant cold product
+  double recall_at_100 = 0;
 };
 
 struct RecallTable {

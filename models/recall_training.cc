@@ -62,6 +62,26 @@ std::string RecallCheckpointPath(const std::string& run, RecallVariant variant) 
       .string();
 }
 
+RecallVariant BestTrainedVariant(const std::string& run, const std::string& variants) {
+  bool found = false;
+  RecallVariant best = RecallVariant::kBase;
+  double best_recall = -1;
+  for (RecallVariant v : ParseVariants(variants)) {
+    const std::string path = RecallCheckpointPath(run, v);
+    if (!std::filesystem::exists(path)) continue;
+    const double recall = H5Reader(path).DoubleAttribute("/", "best_valid_recall");
+    if (!found || recall > best_recall) {
+      found = true;
+      best = v;
+      best_recall = recall;
+    }
+  }
+  RECSYS_CHECK(found, "no two-tower checkpoint of variant(s) '"
+                          << variants << "' in " << (std::filesystem::path(run) / "checkpoints")
+                          << ": run the recall stage first");
+  return best;
+}
+
 namespace {
 
 constexpr char kModelName[] = "two_tower";
@@ -81,9 +101,9 @@ TwoTowerOptions ModelOptions(const RecallTrainOptions& o, const data::Dataset& d
   }
   return TwoTowerOptions()
       .num_buckets(o.num_buckets)
-      .text_dim(o.text_dim)
-      .hidden(o.hidden)
       .dim(o.dim)
+      .hidden(o.hidden)
+      .tie_text(o.tie_text)
       .num_brands(static_cast<int64_t>(dataset.brands.size()))
       .num_categories(static_cast<int64_t>(dataset.categories.size()))
       .num_colours(static_cast<int64_t>(dataset.colours.size()))
@@ -263,6 +283,13 @@ RecallTrainReport TrainVariant(const RecallTrainOptions& o, RecallVariant varian
                      << o.random_negatives << " random negatives");
   }
   const std::vector<JudgedQuery> valid = JudgedQueries(dataset, data::Split::kValid);
+  // Without valid queries every epoch scores 0, so early stopping would end the run after
+  // `patience` epochs and keep the first one: refuse instead of training for nothing.
+  RECSYS_CHECK(!valid.empty() || o.patience == 0,
+               name << ": the valid split of " << o.data
+                    << " has no judged query, and early stopping (--patience " << o.patience
+                    << ") selects epochs on it; give the data a valid split (recsys_data convert "
+                       "--valid-fraction) or train without early stopping (--patience 0)");
   const bool tty = isatty(STDERR_FILENO) == 1;
   double train_seconds = 0;
   int64_t samples = 0;
@@ -342,14 +369,27 @@ RecallTrainReport TrainVariant(const RecallTrainOptions& o, RecallVariant varian
 
 }  // namespace
 
-std::vector<RecallTrainReport> TrainRecall(const RecallTrainOptions& options,
-                                           dist::Communicator& comm) {
+void CheckRecallTrainOptions(const RecallTrainOptions& options) {
   RECSYS_CHECK(options.epochs >= 1, "--epochs must be at least 1, is " << options.epochs);
   RECSYS_CHECK(options.batch_size >= 1,
                "--batch-size must be at least 1, is " << options.batch_size);
   RECSYS_CHECK(options.threads >= 1, "--threads must be at least 1, is " << options.threads);
   RECSYS_CHECK(options.recall_k >= 1, "--recall-k must be at least 1, is " << options.recall_k);
+  RECSYS_CHECK(options.dim >= 1, "--dim must be at least 1, is " << options.dim);
+  RECSYS_CHECK(options.hidden >= 1, "--hidden must be at least 1, is " << options.hidden);
+  RECSYS_CHECK(options.num_buckets >= 1,
+               "--buckets must be at least 1, is " << options.num_buckets);
+  RECSYS_CHECK(options.temperature > 0,
+               "--temperature must be positive, is " << options.temperature);
+  RECSYS_CHECK(options.learning_rate > 0, "--lr must be positive, is " << options.learning_rate);
   RECSYS_CHECK(!options.out.empty(), "no output folder given");
+  ParseVariants(options.variant);
+  ParseLrDecay(options.lr_decay);
+}
+
+std::vector<RecallTrainReport> TrainRecall(const RecallTrainOptions& options,
+                                           dist::Communicator& comm) {
+  CheckRecallTrainOptions(options);
   const std::vector<RecallVariant> variants = ParseVariants(options.variant);
   torch::set_num_threads(options.threads);
   const data::Dataset dataset = data::ReadDataset(options.data);

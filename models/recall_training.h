@@ -20,6 +20,12 @@ std::vector<RecallVariant> ParseVariants(const std::string& name);
 // RUN/checkpoints/two_tower_<variant>.h5
 std::string RecallCheckpointPath(const std::string& run, RecallVariant variant);
 
+// Of the variants named by `variants` (ParseVariants' syntax) whose checkpoint exists in run,
+// the one with the best validation Recall@K stored in its checkpoint (ties: the earlier in
+// base, pointwise, pairwise, listwise order). The variant the embed stage and serving use when
+// none is named. Throws naming the folder when none of them has a checkpoint. Not collective.
+RecallVariant BestTrainedVariant(const std::string& run, const std::string& variants);
+
 struct RecallTrainOptions {
   std::string data;                // dataset.h5 to train on (train split; valid for early stopping)
   std::string out;                 // run folder; writes out/checkpoints/two_tower_<variant>.h5
@@ -33,9 +39,9 @@ struct RecallTrainOptions {
   int64_t warmup_steps = 100;      // linear warm-up steps (at most a tenth of the run)
   std::string lr_decay = "cosine";  // after warm-up, to 0 at the last step: cosine|linear|constant
   double clip_norm = 1.0;           // clip the global gradient norm; 0 = off
-  int64_t dim = 64;                 // embedding size (64 or 32)
-  int64_t text_dim = 64;            // width of the text n-gram tables
+  int64_t dim = 64;                 // embedding size = width of the text n-gram tables
   int64_t hidden = 128;             // tower MLP hidden width
+  bool tie_text = true;             // one text table shared by the query and product towers
   int64_t num_buckets = int64_t{1} << 18;  // hashed text feature buckets
   double temperature = 0.05;       // score = cosine / temperature (initial value when learned)
   bool learn_temperature = false;  // learn the temperature
@@ -59,6 +65,10 @@ struct RecallTrainReport {
   bool stopped_early = false;
   double samples_per_second = 0;  // global training throughput of this call (no validation)
 };
+
+// Throws recsys::Error naming the first flag of options out of range (as TrainRecall would before
+// training). Not collective.
+void CheckRecallTrainOptions(const RecallTrainOptions& options);
 
 // COLLECTIVE over comm (MPI; every rank calls it with the same options). Trains each variant
 // named by options.variant data-parallel over comm's ranks. Rank 0 logs progress and writes the

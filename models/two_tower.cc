@@ -51,9 +51,14 @@ torch::Tensor LongTensor(const std::vector<int64_t>& values) {
   return torch::tensor(values, torch::kInt64);
 }
 
-torch::nn::Sequential Mlp(int64_t in, int64_t hidden, int64_t out) {
-  return torch::nn::Sequential(torch::nn::Linear(in, hidden), torch::nn::ReLU(),
-                               torch::nn::Linear(hidden, out));
+// The residual branch of a tower: its output layer starts at zero, so an untrained tower's
+// output is its text bag.
+torch::nn::Sequential ResidualMlp(int64_t in, int64_t hidden, int64_t out) {
+  torch::nn::Linear last(hidden, out);
+  torch::NoGradGuard no_grad;
+  last->weight.zero_();
+  last->bias.zero_();
+  return torch::nn::Sequential(torch::nn::Linear(in, hidden), torch::nn::ReLU(), last);
 }
 
 // Mean of each text's rows of table: [n, width], with the gradient already coalesced (see
@@ -77,9 +82,9 @@ torch::Tensor Normalise(const torch::Tensor& x) {
 
 ModelConfig ToConfig(const TwoTowerOptions& o) {
   return {{"num_buckets", std::to_string(o.num_buckets())},
-          {"text_dim", std::to_string(o.text_dim())},
-          {"hidden", std::to_string(o.hidden())},
           {"dim", std::to_string(o.dim())},
+          {"hidden", std::to_string(o.hidden())},
+          {"tie_text", o.tie_text() ? "1" : "0"},
           {"num_brands", std::to_string(o.num_brands())},
           {"num_categories", std::to_string(o.num_categories())},
           {"num_colours", std::to_string(o.num_colours())},
@@ -94,9 +99,9 @@ ModelConfig ToConfig(const TwoTowerOptions& o) {
 TwoTowerOptions TwoTowerOptionsFromConfig(const ModelConfig& c) {
   TwoTowerOptions o;
   o.num_buckets(ConfigInt(c, "num_buckets"))
-      .text_dim(ConfigInt(c, "text_dim"))
-      .hidden(ConfigInt(c, "hidden"))
       .dim(ConfigInt(c, "dim"))
+      .hidden(ConfigInt(c, "hidden"))
+      .tie_text(ConfigInt(c, "tie_text") != 0)
       .num_brands(ConfigInt(c, "num_brands"))
       .num_categories(ConfigInt(c, "num_categories"))
       .num_colours(ConfigInt(c, "num_colours"))
@@ -185,49 +190,55 @@ ProductBatch TwoTowerFeaturizer::Products(const data::Dataset& dataset,
 
 // ---- Towers -------------------------------------------------------------------------------------
 
-QueryTowerImpl::QueryTowerImpl(const TwoTowerOptions& options_) : options(options_) { reset(); }
+torch::nn::EmbeddingBag TextTable(const TwoTowerOptions& options) {
+  return torch::nn::EmbeddingBag(
+      torch::nn::EmbeddingBagOptions(options.num_buckets(), options.dim())
+          .mode(torch::kMean)
+          .sparse(true));
+}
+
+QueryTowerImpl::QueryTowerImpl(const TwoTowerOptions& options_, torch::nn::EmbeddingBag shared_text)
+    : options(options_), shared_text_(std::move(shared_text)) {
+  reset();
+}
 
 void QueryTowerImpl::reset() {
-  text =
-      register_module("text", torch::nn::EmbeddingBag(torch::nn::EmbeddingBagOptions(
-                                                          options.num_buckets(), options.text_dim())
-                                                          .mode(torch::kMean)
-                                                          .sparse(true)));
-  mlp = register_module("mlp", Mlp(options.text_dim(), options.hidden(), options.dim()));
+  text = shared_text_ ? shared_text_ : register_module("text", TextTable(options));
+  mlp = register_module("mlp", ResidualMlp(options.dim(), options.hidden(), options.dim()));
 }
 
 torch::Tensor QueryTowerImpl::forward(const QueryBatch& batch) {
   const torch::Tensor bag = Bag(text, batch.ids, batch.offsets);
-  return Normalise(mlp->forward(bag));
+  return Normalise(bag + mlp->forward(bag));
 }
 
-ProductTowerImpl::ProductTowerImpl(const TwoTowerOptions& options_) : options(options_) { reset(); }
+ProductTowerImpl::ProductTowerImpl(const TwoTowerOptions& options_,
+                                   torch::nn::EmbeddingBag shared_text)
+    : options(options_), shared_text_(std::move(shared_text)) {
+  reset();
+}
 
 void ProductTowerImpl::reset() {
   auto table = [](int64_t rows, int64_t width) {
     return torch::nn::Embedding(torch::nn::EmbeddingOptions(rows, width).sparse(true));
   };
-  title = register_module(
-      "title", torch::nn::EmbeddingBag(
-                   torch::nn::EmbeddingBagOptions(options.num_buckets(), options.text_dim())
-                       .mode(torch::kMean)
-                       .sparse(true)));
+  title = shared_text_ ? shared_text_ : register_module("title", TextTable(options));
   brand = register_module("brand", table(options.num_brands(), options.brand_dim()));
   category = register_module("category", table(options.num_categories(), options.category_dim()));
   colour = register_module("colour", table(options.num_colours(), options.colour_dim()));
-  const int64_t in = options.text_dim() + options.brand_dim() + options.category_dim() +
+  const int64_t in = options.dim() + options.brand_dim() + options.category_dim() +
                      options.colour_dim() + kNumericFeatures;
-  mlp = register_module("mlp", Mlp(in, options.hidden(), options.dim()));
+  mlp = register_module("mlp", ResidualMlp(in, options.hidden(), options.dim()));
 }
 
 torch::Tensor ProductTowerImpl::forward(const ProductBatch& batch) {
   const torch::Device device = title->weight.device();
   const torch::Tensor bag = Bag(title, batch.title_ids, batch.title_offsets);
-  torch::Tensor x = torch::cat(
+  const torch::Tensor x = torch::cat(
       {bag, brand->forward(batch.brand.to(device)), category->forward(batch.category.to(device)),
        colour->forward(batch.colour.to(device)), batch.numeric.to(device, bag.scalar_type())},
       1);
-  return Normalise(mlp->forward(x));
+  return Normalise(bag + mlp->forward(x));
 }
 
 TwoTowerImpl::TwoTowerImpl(const TwoTowerOptions& options_) : options(options_) { reset(); }
@@ -235,9 +246,11 @@ TwoTowerImpl::TwoTowerImpl(const TwoTowerOptions& options_) : options(options_) 
 void TwoTowerImpl::reset() {
   TORCH_CHECK(options.temperature() > 0, "temperature must be positive, is ",
               options.temperature());
-  TORCH_CHECK(options.dim() > 0 && options.num_buckets() > 0, "bad two-tower sizes");
-  query = register_module("query", QueryTower(options));
-  product = register_module("product", ProductTower(options));
+  TORCH_CHECK(options.dim() > 0 && options.hidden() > 0 && options.num_buckets() > 0,
+              "bad two-tower sizes");
+  if (options.tie_text()) text = register_module("text", TextTable(options));
+  query = register_module("query", QueryTower(options, text));
+  product = register_module("product", ProductTower(options, text));
   log_scale = torch::full({}, std::log(1.0 / options.temperature()));
   if (options.learn_temperature()) {
     log_scale = register_parameter("log_scale", log_scale);
@@ -252,8 +265,15 @@ torch::Tensor TwoTowerImpl::scale() const {
 }
 
 std::vector<std::string> TwoTowerImpl::sparse_parameters() const {
-  return {"query.text.weight", "product.title.weight", "product.brand.weight",
-          "product.category.weight", "product.colour.weight"};
+  std::vector<std::string> names = {"product.brand.weight", "product.category.weight",
+                                    "product.colour.weight"};
+  if (options.tie_text()) {
+    names.push_back("text.weight");
+  } else {
+    names.push_back("query.text.weight");
+    names.push_back("product.title.weight");
+  }
+  return names;
 }
 
 // ---- Inference ----------------------------------------------------------------------------------

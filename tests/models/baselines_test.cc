@@ -37,66 +37,6 @@ data::Dataset TextDataset(const std::vector<std::string>& titles,
   return d;
 }
 
-// One term's BM25 contribution, written out from the textbook formula (k1 = 1.2, b = 0.75).
-double Term(double tf, double length, double mean_length, double df, double n) {
-  const double idf = std::log(1 + (n - df + 0.5) / (df + 0.5));
-  return idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / mean_length));
-}
-
-std::vector<int32_t> Products(const std::vector<ScoredProduct>& scored) {
-  std::vector<int32_t> out;
-  for (const ScoredProduct& s : scored) out.push_back(s.product);
-  return out;
-}
-
-class Bm25Test : public ::testing::Test {
- protected:
-  // Words per title: 2, 3, 1, 3, 0, 1 (mean 10/6). Document frequencies: apple 3, banana 2,
-  // red / green / pie / juice 1.
-  data::Dataset dataset_ =
-      TextDataset({"Red apple", "green apple pie", "banana", "apple, APPLE juice", "", "banana"},
-                  {"apple", "red apple apple", "kiwi", "banana"});
-  Bm25Retriever bm25_{dataset_};
-  const double mean_ = 10.0 / 6;
-};
-
-TEST_F(Bm25Test, ScoresMatchAHandComputation) {
-  std::vector<ScoredProduct> top = bm25_.Search("apple", 10);
-  // Title 3 says apple twice; title 0 is shorter than title 1.
-  ASSERT_EQ(Products(top), (std::vector<int32_t>{3, 0, 1}));
-  EXPECT_NEAR(top[0].score, Term(2, 3, mean_, 3, 6), 1e-6);
-  EXPECT_NEAR(top[1].score, Term(1, 2, mean_, 3, 6), 1e-6);
-  EXPECT_NEAR(top[2].score, Term(1, 3, mean_, 3, 6), 1e-6);
-
-  // A repeated query word counts once; case and punctuation do not matter.
-  top = bm25_.Search("RED apple apple!", 10);
-  ASSERT_EQ(Products(top), (std::vector<int32_t>{0, 3, 1}));
-  EXPECT_NEAR(top[0].score, Term(1, 2, mean_, 1, 6) + Term(1, 2, mean_, 3, 6), 1e-6);
-}
-
-TEST_F(Bm25Test, CutsAtKBreaksTiesByRowAndReturnsOnlyMatches) {
-  EXPECT_EQ(Products(bm25_.Search("apple", 2)), (std::vector<int32_t>{3, 0}));
-  // Titles 2 and 5 are the same: equal scores, lower row first.
-  std::vector<ScoredProduct> tie = bm25_.Search("banana", 10);
-  ASSERT_EQ(Products(tie), (std::vector<int32_t>{2, 5}));
-  EXPECT_EQ(tie[0].score, tie[1].score);
-  EXPECT_TRUE(bm25_.Search("kiwi", 10).empty());
-  EXPECT_TRUE(bm25_.Search("", 10).empty());
-  EXPECT_THROW(bm25_.Search("apple", 0), Error);
-}
-
-TEST_F(Bm25Test, RetrieveAnswersQueryRowsWithTheirTexts) {
-  auto lists = bm25_.Retrieve({3, 0, 2, 1}, 2);
-  ASSERT_EQ(lists.size(), 4u);
-  EXPECT_EQ(lists[0], (std::vector<int32_t>{2, 5}));
-  EXPECT_EQ(lists[1], (std::vector<int32_t>{3, 0}));
-  EXPECT_TRUE(lists[2].empty());
-  EXPECT_EQ(lists[3], (std::vector<int32_t>{0, 3}));
-  EXPECT_EQ(bm25_.name(), "bm25");
-  EXPECT_THROW(bm25_.Retrieve({4}, 2), Error);
-  EXPECT_THROW(Bm25Retriever(dataset_, 1.2, 1.5), Error);
-}
-
 TEST(PopularityRetrieverTest, CountsTrainPairsOnly) {
   data::Dataset d = TextDataset({"a", "b", "c", "d", "e", "f"}, {"q", "q", "q", "q", "q"});
   d.queries.split = {Split::kTrain, Split::kTrain, Split::kTest, Split::kTest, Split::kValid};

@@ -131,8 +131,8 @@ TEST_F(RecallTrainingTest, ResumingEqualsTrainingStraightAndRefusesAnotherConfig
   const std::string b = RecallCheckpointPath(straight.out, RecallVariant::kPointwise);
   H5Reader ra(a), rb(b);
   EXPECT_EQ(ReadCheckpointInfo(ra).step, 7);
-  for (const std::string name : {"params/query.text.weight", "params/product.mlp.2.weight",
-                           "optimizer/m/product.title.weight", "optimizer/v/query.mlp.0.bias"}) {
+  for (const std::string name : {"params/text.weight", "params/product.mlp.2.weight",
+                                 "optimizer/m/text.weight", "optimizer/v/query.mlp.0.bias"}) {
     EXPECT_EQ(ra.Read<float>(name), rb.Read<float>(name)) << name;
   }
 

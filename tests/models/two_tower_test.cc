@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -18,13 +19,24 @@ TEST(TwoTowerTest, TowersGiveUnitVectorsOfTheConfiguredSize) {
   for (int64_t dim : {64, 32}) {
     TwoTower model(TinyOptions(d).dim(dim));
     TwoTowerFeaturizer f(model->options);
-    const torch::Tensor q = model->query->forward(f.Queries({"red shoes", "", "usb cable"}));
+    const torch::Tensor q = model->query->forward(f.Queries({"red shoes", "lamp", "usb cable"}));
     const torch::Tensor p = model->product->forward(f.Products(d, {0, 5, 199}));
     EXPECT_EQ(q.sizes(), (std::vector<int64_t>{3, dim}));
     EXPECT_EQ(p.sizes(), (std::vector<int64_t>{3, dim}));
     EXPECT_TRUE(torch::allclose(p.norm(2, 1), torch::ones({3}), 1e-5, 1e-6));
     EXPECT_TRUE(torch::allclose(q.norm(2, 1), torch::ones({3}), 1e-5, 1e-6));
   }
+}
+
+TEST(TwoTowerTest, TextWithoutFeaturesEmbedsAsAFiniteVector) {
+  // An empty bag is the zero vector; the untrained residual MLP adds zero, and normalising a zero
+  // vector must give zeros (cosine 0 with everything), not NaN.
+  const data::Dataset d = SmallDataset(100, 10);
+  TwoTower model(TinyOptions(d));
+  TwoTowerFeaturizer f(model->options);
+  const torch::Tensor q = model->query->forward(f.Queries({"", "!!"}));
+  EXPECT_TRUE(torch::isfinite(q).all().item<bool>());
+  EXPECT_EQ(q.abs().sum().item<float>(), 0.0f);
 }
 
 TEST(TwoTowerTest, EmptyBatchesGiveEmptyEmbeddings) {
@@ -88,6 +100,79 @@ TEST(TwoTowerTest, EmbeddingTablesHaveSparseGradients) {
   }
   EXPECT_FALSE(params["query.mlp.0.weight"].grad().is_sparse());
   EXPECT_TRUE(params["log_scale"].grad().defined());
+}
+
+// The rows of table's gradient that hold a non-zero value, in row order.
+std::vector<int64_t> TouchedRows(const torch::Tensor& weight) {
+  if (!weight.grad().defined()) return {};
+  const torch::Tensor g = weight.grad().coalesce();
+  const torch::Tensor nonzero = g._values().abs().sum(1) > 0;
+  const torch::Tensor rows = g._indices()[0].masked_select(nonzero);
+  return std::vector<int64_t>(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + rows.numel());
+}
+
+std::vector<int64_t> SortedUniqueIds(const torch::Tensor& ids) {
+  std::vector<int64_t> v(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel());
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+TEST(TwoTowerTest, TiedTextTableIsOneParameterThatBothTowersTrain) {
+  const data::Dataset d = SmallDataset(100, 10);
+  TwoTower model(TinyOptions(d));  // tie_text is the default
+  auto params = model->named_parameters();
+  EXPECT_TRUE(params.contains("text.weight"));
+  EXPECT_FALSE(params.contains("query.text.weight"));
+  EXPECT_FALSE(params.contains("product.title.weight"));
+  EXPECT_TRUE(model->query->text->weight.is_same(model->product->title->weight));
+
+  TwoTowerFeaturizer f(model->options);
+  const QueryBatch qb = f.Queries({"red running shoes"});
+  const ProductBatch pb = f.Products(d, {4});
+  // The first step's gradient reaches the table through the bags only (the MLPs' output layers
+  // start at zero), so the touched rows are exactly the ids of the texts that were embedded.
+  model->query->forward(qb).sum().backward();
+  EXPECT_EQ(TouchedRows(model->text->weight), SortedUniqueIds(qb.ids));
+  model->zero_grad();
+  model->product->forward(pb).sum().backward();
+  EXPECT_EQ(TouchedRows(model->text->weight), SortedUniqueIds(pb.title_ids));
+  model->zero_grad();
+  (model->query->forward(qb) * model->product->forward(pb)).sum().backward();
+  EXPECT_EQ(TouchedRows(model->text->weight), SortedUniqueIds(torch::cat({qb.ids, pb.title_ids})));
+}
+
+TEST(TwoTowerTest, UntiedTowersHaveTheirOwnTextTables) {
+  const data::Dataset d = SmallDataset(100, 10);
+  TwoTower model(TinyOptions(d).tie_text(false));
+  auto params = model->named_parameters();
+  EXPECT_FALSE(params.contains("text.weight"));
+  ASSERT_TRUE(params.contains("query.text.weight"));
+  ASSERT_TRUE(params.contains("product.title.weight"));
+  TwoTowerFeaturizer f(model->options);
+  const QueryBatch qb = f.Queries({"red running shoes"});
+  model->query->forward(qb).sum().backward();
+  EXPECT_EQ(TouchedRows(params["query.text.weight"]), SortedUniqueIds(qb.ids));
+  EXPECT_TRUE(TouchedRows(params["product.title.weight"]).empty());
+}
+
+TEST(TwoTowerTest, UntrainedTiedModelMatchesAQueryToTheTitleItRepeats) {
+  // A query that repeats a title embeds onto that title's product (cosine 1): the shared words
+  // count before any training. Two untied random tables give no such match.
+  data::Dataset d = SmallDataset(100, 10);
+  for (bool tie : {true, false}) {
+    TwoTower model(TinyOptions(d).tie_text(tie));
+    TwoTowerFeaturizer f(model->options);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor q = model->query->forward(f.Queries({d.products.title[9]}));
+    const torch::Tensor p = model->product->forward(f.Products(d, {9}));
+    const double cosine = (q * p).sum().item<double>();
+    if (tie) {
+      EXPECT_NEAR(cosine, 1.0, 1e-5);
+    } else {
+      EXPECT_LT(cosine, 0.9);
+    }
+  }
 }
 
 TEST(TwoTowerTest, EmbeddingARangeIsBitIdenticalToEmbeddingItInsideALargerOne) {

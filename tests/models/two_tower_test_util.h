@@ -32,7 +32,6 @@ inline data::Dataset SmallDataset(int64_t products, int64_t queries, uint64_t se
 inline TwoTowerOptions TinyOptions(const data::Dataset& d) {
   return TwoTowerOptions()
       .num_buckets(4096)
-      .text_dim(16)
       .hidden(32)
       .dim(16)
       .num_brands(static_cast<int64_t>(d.brands.size()))

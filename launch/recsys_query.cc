@@ -1,0 +1,172 @@
+// recsys_query: products for shopping queries typed as text, through the deployed recall stage.
+//   mpirun -np M recsys_query --run RUN "wireless bluetooth headphones" "usb c cable"
+//   mpirun -np M recsys_query --run RUN --mode lexical --k 20 --queries-file queries.txt
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "dist/collective_try.h"
+#include "dist/make_communicator.h"
+#include "launch/main_util.h"
+#include "serve/recall_service.h"
+
+namespace po = boost::program_options;
+
+namespace recsys::launch {
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: mpirun -np M recsys_query --run RUN [OPTIONS] QUERY...\n"
+    "Finds products for each query text through the run's deployed recall stage: the query tower\n"
+    "and the sharded vector index (dense), the sharded BM25 index (lexical), or the fused union\n"
+    "of both (hybrid). Any number of ranks M, whatever built the index. Prints per query a table\n"
+    "of rank, product id, title, brand, the fused score and each source's rank and score.\n";
+
+struct QueryOptions {
+  std::string run;
+  std::string data;  // default RUN/dataset.h5: the catalogue the index was built from
+  std::vector<std::string> queries;
+  std::string queries_file;
+  int64_t k = 10;
+  int64_t nprobe = serve::kDefaultNprobe;
+  int64_t candidates = 100;
+  std::string mode = "hybrid";
+  std::string fusion = "rrf";
+};
+
+// At most `width` code points of a UTF-8 text, with "..." when it was cut.
+std::string Clip(const std::string& text, size_t width) {
+  size_t points = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;  // continuation byte
+    if (++points > width) return text.substr(0, i) + "...";
+  }
+  return text;
+}
+
+std::vector<std::string> ReadQueryFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError("--queries-file: cannot open " + path);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+void PrintQuery(const std::string& text, const std::vector<serve::Candidate>& candidates, int64_t k,
+                const data::Dataset& dataset) {
+  std::printf("\nquery: %s\n", text.c_str());
+  if (candidates.empty()) {
+    std::printf("  no products found\n");
+    return;
+  }
+  std::printf("  %4s  %-14s %-60s %-18s %9s %13s %13s\n", "rank", "product id", "title", "brand",
+              "score", "dense (rank)", "bm25 (rank)");
+  const auto& p = dataset.products;
+  for (size_t i = 0; i < candidates.size() && static_cast<int64_t>(i) < k; ++i) {
+    const serve::Candidate& c = candidates[i];
+    char dense[32] = "-", lexical[32] = "-";
+    if (c.dense_rank > 0)
+      std::snprintf(dense, sizeof(dense), "%.4f (%d)", c.dense_score, c.dense_rank);
+    if (c.lexical_rank > 0) {
+      std::snprintf(lexical, sizeof(lexical), "%.3f (%d)", c.lexical_score, c.lexical_rank);
+    }
+    std::printf("  %4zu  %-14s %-60s %-18s %9.5f %13s %13s\n", i + 1, p.id[c.product].c_str(),
+                Clip(p.title[c.product], 57).c_str(),
+                Clip(dataset.brands[p.brand[c.product]], 15).c_str(), c.score, dense, lexical);
+  }
+}
+
+int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
+  QueryOptions o;
+  // clang-format off
+  po::options_description options("Options");
+  options.add_options()
+      ("help,h", "show this help")
+      ("run", po::value(&o.run)->required(), "run folder written by recsys_train (RUN/index, "
+       "RUN/checkpoints)")
+      ("data", po::value(&o.data), "the dataset the run was built from (default RUN/dataset.h5)")
+      ("queries-file", po::value(&o.queries_file), "one query per line (blank lines skipped), "
+       "after the queries on the command line")
+      ("k", po::value(&o.k)->default_value(o.k), "products printed per query")
+      ("mode", po::value(&o.mode)->default_value(o.mode), "dense | lexical | hybrid")
+      ("candidates", po::value(&o.candidates)->default_value(o.candidates),
+       "M: the top M of each source that are fused")
+      ("nprobe", po::value(&o.nprobe)->default_value(o.nprobe),
+       "clusters of the vector index probed per query")
+      ("fusion", po::value(&o.fusion)->default_value(o.fusion),
+       "hybrid order: rrf (reciprocal rank) | score (min-max normalised scores, summed)");
+  // clang-format on
+  po::options_description hidden;
+  hidden.add_options()("query", po::value(&o.queries));
+  po::positional_options_description positional;
+  positional.add("query", -1);
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::variables_map vm;
+  po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+  if (vm.count("help")) {
+    if (mpi.world_rank() == 0) std::cout << kUsage << "\n" << options << std::endl;
+    return 0;
+  }
+  po::notify(vm);
+  serve::RecallOptions recall;
+  try {
+    recall.mode = serve::ParseRecallMode(o.mode);
+    recall.fusion.fusion = serve::ParseFusion(o.fusion);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  if (o.k < 1 || o.nprobe < 1 || o.candidates < 1) {
+    throw UsageError("--k, --nprobe and --candidates must be at least 1");
+  }
+  if (!o.queries_file.empty()) {
+    for (std::string& q : ReadQueryFile(o.queries_file)) o.queries.push_back(std::move(q));
+  }
+  if (o.queries.empty()) throw UsageError("no query given (as arguments or --queries-file)");
+  for (size_t i = 0; i < o.queries.size(); ++i) {
+    if (o.queries[i].find_first_not_of(" \t") == std::string::npos) {
+      throw UsageError("query " + std::to_string(i + 1) + " is empty");
+    }
+  }
+  recall.nprobe = o.nprobe;
+  recall.candidates = std::max(o.candidates, o.k);
+  if (o.data.empty()) o.data = o.run + "/dataset.h5";
+
+  auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD);
+  const bool root = comm->rank() == 0;
+  data::Dataset dataset;  // rank 0 prints from it
+  dist::CollectiveTry(*comm, [&] {
+    if (root) dataset = data::ReadDataset(o.data);
+  });
+  serve::RecallService service(o.run, *comm);
+  serve::RecallTimings t;
+  const std::vector<std::vector<serve::Candidate>> results = service.Recall(o.queries, recall, &t);
+  if (!root) return 0;
+  std::printf(
+      "run %s: %s, %lld clusters, %d rank(s); mode %s, M %lld, nprobe %lld, fusion %s\n"
+      "%zu queries: query tower %.2f ms, vector index %.2f ms, lexical index %.2f ms, "
+      "fusion %.2f ms\n",
+      o.run.c_str(), service.model_version().c_str(), static_cast<long long>(service.nlist()),
+      comm->size(), o.mode.c_str(), static_cast<long long>(recall.candidates),
+      static_cast<long long>(o.nprobe), o.fusion.c_str(), o.queries.size(), t.embed_ms, t.dense_ms,
+      t.lexical_ms, t.fusion_ms);
+  for (size_t q = 0; q < results.size(); ++q) PrintQuery(o.queries[q], results[q], o.k, dataset);
+  return 0;
+}
+
+}  // namespace
+}  // namespace recsys::launch
+
+int main(int argc, char** argv) {
+  return recsys::launch::RunMain("recsys_query", argc, argv, [&](recsys::dist::MpiRuntime& mpi) {
+    return recsys::launch::Run(argc, argv, mpi);
+  });
+}
