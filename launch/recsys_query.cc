@@ -37,6 +37,7 @@ struct QueryOptions {
   int64_t candidates = 100;
   std::string mode = "hybrid";
   std::string fusion = "rrf";
+  bool tsv = false;
 };
 
 // At most `width` code points of a UTF-8 text, with "..." when it was cut.
@@ -58,6 +59,20 @@ std::vector<std::string> ReadQueryFile(const std::string& path) {
     if (!line.empty()) out.push_back(line);
   }
   return out;
+}
+
+// One line per result, tab-separated, for scripts: query number, query, rank, product id,
+// title, brand, score, dense rank and score, bm25 rank and score (ranks 0 when absent).
+void PrintTsv(size_t q, const std::string& text, const std::vector<serve::Candidate>& candidates,
+              int64_t k, const data::Dataset& dataset) {
+  const auto& p = dataset.products;
+  for (size_t i = 0; i < candidates.size() && static_cast<int64_t>(i) < k; ++i) {
+    const serve::Candidate& c = candidates[i];
+    std::printf("%zu\t%s\t%zu\t%s\t%s\t%s\t%.6f\t%d\t%.6f\t%d\t%.6f\n", q + 1, text.c_str(), i + 1,
+                p.id[c.product].c_str(), p.title[c.product].c_str(),
+                dataset.brands[p.brand[c.product]].c_str(), c.score, c.dense_rank, c.dense_score,
+                c.lexical_rank, c.lexical_score);
+  }
 }
 
 void PrintQuery(const std::string& text, const std::vector<serve::Candidate>& candidates, int64_t k,
@@ -102,7 +117,10 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
       ("nprobe", po::value(&o.nprobe)->default_value(o.nprobe),
        "clusters of the vector index probed per query")
       ("fusion", po::value(&o.fusion)->default_value(o.fusion),
-       "hybrid order: rrf (reciprocal rank) | score (min-max normalised scores, summed)");
+       "hybrid order: rrf (reciprocal rank) | score (min-max normalised scores, summed)")
+      ("tsv", po::bool_switch(&o.tsv), "print tab-separated lines (no header, no timings): "
+       "query number, query, rank, product id, title, brand, score, dense rank, dense score, "
+       "bm25 rank, bm25 score");
   // clang-format on
   po::options_description hidden;
   hidden.add_options()("query", po::value(&o.queries));
@@ -150,6 +168,10 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   serve::RecallTimings t;
   const std::vector<std::vector<serve::Candidate>> results = service.Recall(o.queries, recall, &t);
   if (!root) return 0;
+  if (o.tsv) {
+    for (size_t q = 0; q < results.size(); ++q) PrintTsv(q, o.queries[q], results[q], o.k, dataset);
+    return 0;
+  }
   std::printf(
       "run %s: %s, %lld clusters, %d rank(s); mode %s, M %lld, nprobe %lld, fusion %s\n"
       "%zu queries: query tower %.2f ms, vector index %.2f ms, lexical index %.2f ms, "

@@ -35,7 +35,7 @@ struct RecallTrainOptions {
                                    // list-wise step takes whole lists adding up to about this
   int64_t random_negatives = 256;  // random catalogue products shared by each global batch
   double margin = 0.2;             // pairwise hinge margin (on cosines)
-  double learning_rate = 2e-3;     // peak learning rate (Adam; row-wise for embedding tables)
+  double learning_rate = 0.02;     // peak learning rate (Adam; row-wise for embedding tables)
   int64_t warmup_steps = 100;      // linear warm-up steps (at most a tenth of the run)
   std::string lr_decay = "cosine";  // after warm-up, to 0 at the last step: cosine|linear|constant
   double clip_norm = 1.0;           // clip the global gradient norm; 0 = off

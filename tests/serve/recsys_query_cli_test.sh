@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# End-to-end tests of recsys_query on a small real run: recsys_train (2 ranks) generates data,
+# trains the base variant briefly, embeds, builds the vector and lexical indexes; recsys_query
+# then answers text queries through them.
+# Usage: recsys_query_cli_test.sh BIN_DIR   (run by ctest)
+set -uo pipefail
+bin=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/../cli_test_lib.sh"
+
+run=$work/run
+if ! mpirun -np 2 --oversubscribe "$bin/recsys_train" --out "$run" --products 2000 --queries 1500 \
+    --variant base --epochs 2 --stage data >"$work/train.log" 2>&1 ||
+   ! mpirun -np 2 --oversubscribe "$bin/recsys_train" --out "$run" --variant base --epochs 2 \
+    --stage recall >>"$work/train.log" 2>&1 ||
+   ! mpirun -np 2 --oversubscribe "$bin/recsys_train" --out "$run" --stage embed \
+    >>"$work/train.log" 2>&1 ||
+   ! mpirun -np 2 --oversubscribe "$bin/recsys_train" --out "$run" --stage index --nlist 16 \
+    >>"$work/train.log" 2>&1; then
+  echo "FAIL: could not build the run: $(tail -5 "$work/train.log")"
+  exit 1
+fi
+query=("$bin/recsys_query" --run "$run")
+
+# 1. --help documents every flag.
+if "$bin/recsys_query" --help >"$work/help" 2>&1; then
+  missing=""
+  for flag in --run --data --queries-file --k --mode --candidates --nprobe --fusion --tsv --help; do
+    grep -qF -- "$flag" "$work/help" || missing="$missing $flag"
+  done
+  if [ -z "$missing" ]; then pass "help lists every flag"; else fail "help lacks:$missing"; fi
+else
+  fail "--help exited non-zero"
+fi
+
+# 2. A query that repeats a product's title finds that product in every mode. The product and
+#    its title come from a lexical query for a common word.
+mpirun -np 2 --oversubscribe "${query[@]}" --mode lexical --tsv --k 1 "black" >"$work/seed.tsv" 2>&1
+id=$(cut -f4 "$work/seed.tsv" | head -1)
+title=$(cut -f5 "$work/seed.tsv" | head -1)
+if [ -n "$id" ] && [ -n "$title" ]; then pass "lexical query gives a product ($id)"; else
+  fail "no product for 'black': $(head -c 400 "$work/seed.tsv")"; fi
+for mode in dense lexical hybrid; do
+  if mpirun -np 2 --oversubscribe "${query[@]}" --mode "$mode" --tsv --k 10 "$title" \
+      >"$work/$mode.tsv" 2>"$work/$mode.err" && cut -f4 "$work/$mode.tsv" | grep -qxF "$id"; then
+    pass "$mode: the title finds $id in the top 10"
+  else
+    fail "$mode: $id not in the top 10 for '$title': $(head -c 400 "$work/$mode.tsv" "$work/$mode.err")"
+  fi
+done
+# Hybrid results carry both sources' ranks; the table form prints a header and the timings.
+if awk -F'\t' '$8 > 0 && $10 > 0' "$work/hybrid.tsv" | grep -q .; then
+  pass "hybrid results carry dense and bm25 ranks"
+else
+  fail "no hybrid result found by both sources: $(head -c 400 "$work/hybrid.tsv")"
+fi
+if mpirun -np 2 --oversubscribe "${query[@]}" "$title" "usb cable" >"$work/table.out" 2>&1 &&
+    grep -q "vector index" "$work/table.out" && [ "$(grep -c '^query:' "$work/table.out")" = 2 ] &&
+    grep -qF "$id" "$work/table.out"; then
+  pass "table output for two queries"
+else
+  fail "table output: $(head -c 600 "$work/table.out")"
+fi
+
+# 3. The same answers on 1, 2 and 4 ranks, and from a queries file.
+printf '%s\n\nusb cable\nred shoes\n' "$title" >"$work/queries.txt"
+for np in 1 2 4; do
+  mpirun -np $np --oversubscribe "${query[@]}" --tsv --queries-file "$work/queries.txt" \
+    >"$work/np$np.tsv" 2>"$work/np$np.err" || fail "$np rank(s): $(tail -3 "$work/np$np.err")"
+done
+if [ -s "$work/np1.tsv" ] && cmp -s "$work/np1.tsv" "$work/np2.tsv" &&
+    cmp -s "$work/np1.tsv" "$work/np4.tsv" && [ "$(cut -f1 "$work/np1.tsv" | sort -u | wc -l)" = 3 ]; then
+  pass "same results on 1, 2 and 4 ranks for 3 queries from a file"
+else
+  fail "results differ between rank counts or queries missing"
+fi
+
+# 4. Bad input.
+expect_fail "empty query" 2 "query 2 is empty" "${query[@]}" "lamp" "  "
+expect_fail "no query" 2 "no query given" "${query[@]}"
+expect_fail "unknown mode" 2 "unknown recall mode 'fuzzy'" "${query[@]}" --mode fuzzy "lamp"
+expect_fail "unknown fusion" 2 "unknown fusion 'max'" "${query[@]}" --fusion max "lamp"
+expect_fail "k zero" 2 "must be at least 1" "${query[@]}" --k 0 "lamp"
+expect_fail "missing queries file" 2 "cannot open" "${query[@]}" --queries-file "$work/none.txt"
+mkdir -p "$work/empty_run"
+expect_fail "run without an index" 1 "empty_run/index/manifest.h5" \
+  "$bin/recsys_query" --run "$work/empty_run" "lamp"
+cp -r "$run" "$work/no_lexical"
+rm "$work/no_lexical/index/lexical.h5"
+expect_fail "run without a lexical index" 1 "no_lexical/index/lexical.h5" \
+  mpirun -np 2 --oversubscribe "$bin/recsys_query" --run "$work/no_lexical" "lamp"
+
+finish
