@@ -160,11 +160,11 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
 
   auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD);
   const bool root = comm->rank() == 0;
+  serve::RecallService service(o.run, *comm);
   data::Dataset dataset;  // rank 0 prints from it
   dist::CollectiveTry(*comm, [&] {
     if (root) dataset = data::ReadDataset(o.data);
   });
-  serve::RecallService service(o.run, *comm);
   serve::RecallTimings t;
   const std::vector<std::vector<serve::Candidate>> results = service.Recall(o.queries, recall, &t);
   if (!root) return 0;

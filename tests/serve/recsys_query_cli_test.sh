@@ -36,7 +36,7 @@ fi
 
 # 2. A query that repeats a product's title finds that product in every mode. The product and
 #    its title come from a lexical query for a common word.
-mpirun -np 2 --oversubscribe "${query[@]}" --mode lexical --tsv --k 1 "black" >"$work/seed.tsv" 2>&1
+mpirun -np 2 --oversubscribe "${query[@]}" --mode lexical --tsv --k 1 "black" >"$work/seed.tsv" 2>"$work/seed.err"
 id=$(cut -f4 "$work/seed.tsv" | head -1)
 title=$(cut -f5 "$work/seed.tsv" | head -1)
 if [ -n "$id" ] && [ -n "$title" ]; then pass "lexical query gives a product ($id)"; else
