@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job end to end on the small embedded default, on 2 MPI ranks: installs packages
 # (root), builds, then recsys_train generates a synthetic dataset, trains the four two-tower
-# variants, embeds the catalogue, builds the sharded index, prints the recall table, and
-# recsys_search answers a few queries through the scatter-gather router.
+# variants, embeds the catalogue with the best of them, builds the sharded vector and lexical
+# indexes, prints the recall table, and recsys_query answers three shopping queries typed as
+# text through the scatter-gather routers (hybrid: the query tower's neighbours and BM25, fused).
 # Usage: launch/quickstart.sh [RUN_DIR]   (default: runs/quickstart)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +16,7 @@ bin=${RECSYS_BUILD_DIR:-$root/build}/bin
 mpirun -np 2 --oversubscribe "$bin/recsys_train" --out "$run" --products 20000 --queries 10000 \
   --epochs 3 --seed 1
 "$bin/recsys_data" inspect "$run/dataset.h5"
-echo "== nearest products of products 0, 1 and 2, through the router on 2 ranks"
-mpirun -np 2 --oversubscribe "$bin/recsys_search" --index "$run/index" \
-  --vectors "$run/vectors.h5" --rows 0,1,2 --k 5 --nprobe 8
+echo "== three shopping queries through the deployed recall stage on 2 ranks"
+mpirun -np 2 --oversubscribe "$bin/recsys_query" --run "$run" --k 5 \
+  "wireless bluetooth headphones" "red running shoes" "usb c cable"
 echo "quickstart: done; outputs in $run (results/recall_metrics.md, index/, checkpoints/)"

@@ -36,7 +36,8 @@ struct QueryOptions {
   int64_t nprobe = serve::kDefaultNprobe;
   int64_t candidates = 100;
   std::string mode = "hybrid";
-  std::string fusion = "rrf";
+  std::string fusion = serve::FusionName(serve::FusionOptions().fusion);
+  double lexical_weight = serve::FusionOptions().lexical_weight;
   bool tsv = false;
 };
 
@@ -82,7 +83,7 @@ void PrintQuery(const std::string& text, const std::vector<serve::Candidate>& ca
     std::printf("  no products found\n");
     return;
   }
-  std::printf("  %4s  %-14s %-60s %-18s %9s %13s %13s\n", "rank", "product id", "title", "brand",
+  std::printf("  %4s  %-14s %-60s %-18s %9s %14s %14s\n", "rank", "product id", "title", "brand",
               "score", "dense (rank)", "bm25 (rank)");
   const auto& p = dataset.products;
   for (size_t i = 0; i < candidates.size() && static_cast<int64_t>(i) < k; ++i) {
@@ -93,7 +94,7 @@ void PrintQuery(const std::string& text, const std::vector<serve::Candidate>& ca
     if (c.lexical_rank > 0) {
       std::snprintf(lexical, sizeof(lexical), "%.3f (%d)", c.lexical_score, c.lexical_rank);
     }
-    std::printf("  %4zu  %-14s %-60s %-18s %9.5f %13s %13s\n", i + 1, p.id[c.product].c_str(),
+    std::printf("  %4zu  %-14s %-60s %-18s %9.5f %14s %14s\n", i + 1, p.id[c.product].c_str(),
                 Clip(p.title[c.product], 57).c_str(),
                 Clip(dataset.brands[p.brand[c.product]], 15).c_str(), c.score, dense, lexical);
   }
@@ -118,6 +119,8 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
        "clusters of the vector index probed per query")
       ("fusion", po::value(&o.fusion)->default_value(o.fusion),
        "hybrid order: rrf (reciprocal rank) | score (min-max normalised scores, summed)")
+      ("lexical-weight", po::value(&o.lexical_weight)->default_value(o.lexical_weight),
+       "hybrid: weight of the bm25 list against the dense list's 1")
       ("tsv", po::bool_switch(&o.tsv), "print tab-separated lines (no header, no timings): "
        "query number, query, rank, product id, title, brand, score, dense rank, dense score, "
        "bm25 rank, bm25 score");
@@ -145,6 +148,8 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   if (o.k < 1 || o.nprobe < 1 || o.candidates < 1) {
     throw UsageError("--k, --nprobe and --candidates must be at least 1");
   }
+  if (!(o.lexical_weight >= 0)) throw UsageError("--lexical-weight must be at least 0");
+  recall.fusion.lexical_weight = o.lexical_weight;
   if (!o.queries_file.empty()) {
     for (std::string& q : ReadQueryFile(o.queries_file)) o.queries.push_back(std::move(q));
   }

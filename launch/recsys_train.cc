@@ -31,6 +31,7 @@ struct TrainCommand {
   std::string embed_variant = "auto";
   shards::IndexBuildOptions index;
   int64_t nprobe = serve::kDefaultNprobe;
+  serve::FusionOptions fusion;
 };
 
 // Parses the command line; returns false after printing help.
@@ -108,7 +109,10 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
   po::options_description eval("Eval stage (test queries through the serving path)");
   eval.add_options()
       ("nprobe", po::value(&c->nprobe)->default_value(c->nprobe),
-       "clusters probed per query by the index rows of the table");
+       "clusters probed per query by the index rows of the table")
+      ("lexical-weight", po::value(&c->fusion.lexical_weight)
+           ->default_value(c->fusion.lexical_weight),
+       "hybrid rows: weight of the bm25 list against the dense list's 1");
   // clang-format on
   po::options_description all(
       "Usage: mpirun -np N recsys_train --out RUN [OPTIONS]\n"
@@ -172,6 +176,7 @@ void CheckStageInputs(const TrainCommand& c) {
              r.variant + " nor in " + models::RecallCheckpointPath(r.out, wanted));
   }
   if (c.nprobe < 1) throw UsageError("--nprobe must be at least 1");
+  if (!(c.fusion.lexical_weight >= 0)) throw UsageError("--lexical-weight must be at least 0");
   if (Runs(c, "index") && !Runs(c, "embed")) {
     need(fs::exists(c.index.vectors_path),
          "no " + c.index.vectors_path + ": run the embed stage first");
@@ -234,6 +239,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
     e.variant = c.recall.variant;
     e.seed = c.recall.seed;
     e.nprobe = c.nprobe;
+    e.fusion = c.fusion;
     e.index = c.index;
     models::RecallTable table = serve::RunRecallEval(e, *comm);
     if (comm->rank() == 0) std::cout << models::FormatRecallTable(table) << std::flush;

@@ -40,6 +40,8 @@ std::vector<Candidate> FuseCandidates(const shards::SearchResult* dense,
                                       const shards::SearchResult* lexical, int64_t q,
                                       const FusionOptions& options) {
   RECSYS_CHECK(options.rrf_k > 0, "fusion: rrf_k must be positive, is " << options.rrf_k);
+  RECSYS_CHECK(options.lexical_weight >= 0,
+               "fusion: the lexical weight must not be negative, is " << options.lexical_weight);
   for (const shards::SearchResult* list : {dense, lexical}) {
     RECSYS_CHECK(
         list == nullptr || (q >= 0 && q < list->nq),
@@ -55,6 +57,7 @@ std::vector<Candidate> FuseCandidates(const shards::SearchResult* dense,
     const int64_t* ids = &list.ids[q * list.k];
     // Lists are sorted best first, so the extremes are the ends.
     const float best = scores[0], worst = scores[n - 1];
+    const double weight = is_dense ? 1.0 : options.lexical_weight;
     for (int64_t i = 0; i < n; ++i) {
       auto [it, inserted] = slot.try_emplace(ids[i], out.size());
       if (inserted) out.push_back(Candidate{ids[i]});
@@ -65,9 +68,10 @@ std::vector<Candidate> FuseCandidates(const shards::SearchResult* dense,
       if (!both) {
         c.score = scores[i];
       } else if (options.fusion == Fusion::kReciprocalRank) {
-        c.score += 1.0 / (options.rrf_k + rank);
+        c.score += weight / (options.rrf_k + rank);
       } else {
-        c.score += best > worst ? (static_cast<double>(scores[i]) - worst) / (best - worst) : 1.0;
+        c.score += weight *
+                   (best > worst ? (static_cast<double>(scores[i]) - worst) / (best - worst) : 1.0);
       }
     }
   };

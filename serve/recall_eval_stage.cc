@@ -126,12 +126,13 @@ models::RecallTable RunRecallEval(const RecallEvalOptions& options, dist::Commun
   owned.push_back(std::make_unique<models::RandomRetriever>(dataset.products.size(), options.seed));
   owned.push_back(std::make_unique<models::PopularityRetriever>(dataset));
   // One collective search of every test query through the serving path.
-  auto served = [&](RecallService& service, const std::string& name, RecallMode mode,
-                    Fusion fusion) {
+  auto served = [&](RecallService& service, const std::string& name, RecallMode mode, Fusion fusion,
+                    int64_t candidates = kCandidates) {
     RecallOptions recall;
     recall.mode = mode;
-    recall.candidates = kCandidates;
+    recall.candidates = candidates;
     recall.nprobe = options.nprobe;
+    recall.fusion = options.fusion;
     recall.fusion.fusion = fusion;
     owned.push_back(std::make_unique<ListRetriever>(
         name, test,
@@ -166,10 +167,16 @@ models::RecallTable RunRecallEval(const RecallEvalOptions& options, dist::Commun
     if (!indexed) continue;
     RecallService service(RunWithIndexOf(options, variant, deployed, comm), comm);
     served(service, name + ivf, RecallMode::kDense, Fusion::kReciprocalRank);
-    if (service.model_version() == deployed) {
-      served(service, "hybrid rrf (" + name + " + bm25)", RecallMode::kHybrid,
-             Fusion::kReciprocalRank);
-      served(service, "hybrid score (" + name + " + bm25)", RecallMode::kHybrid, Fusion::kScore);
+    if (service.model_version() != deployed) continue;
+    // M = 50 from each source: a union of at most 100, the same budget as the single sources'
+    // top 100 (its Recall@100 is the whole union's); M = 100: the fused top 100 of up to 200.
+    for (int64_t m : {kCandidates / 2, kCandidates}) {
+      for (Fusion fusion : {Fusion::kReciprocalRank, Fusion::kScore}) {
+        served(service,
+               std::string("hybrid ") + FusionName(fusion) + " M=" + std::to_string(m) + " (" +
+                   name + " + bm25)",
+               RecallMode::kHybrid, fusion, m);
+      }
     }
   }
   std::vector<const models::Retriever*> retrievers;

@@ -19,6 +19,7 @@ struct RecallEvalOptions {
   std::string variant = "all";  // variants to evaluate; missing checkpoints are skipped
   uint64_t seed = 1;            // seed of the random baseline
   int64_t nprobe = kDefaultNprobe;  // clusters probed per query, as served
+  FusionOptions fusion;             // the hybrid rows' (their fusion method is each row's)
   // How the indexes of the variants that are not deployed are built (RUN/eval/<variant>/):
   // the index stage's settings, so that every variant is searched the same way.
   shards::IndexBuildOptions index;
@@ -31,8 +32,9 @@ struct RecallEvalOptions {
 //    router: the deployed index RUN/index for the variant it was built from, an index built
 //    with options.index under RUN/eval/<v>/ for the others);
 //  - "bm25" from the lexical index in RUN/index, and the deployed variant's hybrid candidates
-//    "hybrid rrf" and "hybrid score" (serve/candidate_fusion.h), each from the top 100 of both
-//    sources;
+//    "hybrid rrf M=..." and "hybrid score M=..." (serve/candidate_fusion.h): the top 50 of both
+//    sources (a union of at most 100, the single sources' budget) and the top 100 of both (the
+//    fused top 100 of up to 200);
 // all through RecallService, the serving path. Without RUN/index only the baselines and exact
 // rows are measured (with a warning). Rank 0 writes RUN/results/recall_metrics.{csv,md}.
 // Returns the table on every rank.

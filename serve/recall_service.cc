@@ -96,8 +96,8 @@ std::vector<std::vector<Candidate>> RecallService::Recall(const std::vector<std:
       invalid = "candidates (M) must be at least 1, is " + std::to_string(options.candidates);
     } else if (options.nprobe < 1) {
       invalid = "nprobe must be at least 1, is " + std::to_string(options.nprobe);
-    } else if (!(options.fusion.rrf_k > 0)) {
-      invalid = "rrf_k must be positive";
+    } else if (!(options.fusion.rrf_k > 0) || !(options.fusion.lexical_weight >= 0)) {
+      invalid = "fusion needs rrf_k > 0 and a lexical weight >= 0";
     }
     header = {invalid.empty() ? 1 : 0, static_cast<int64_t>(options.mode), options.candidates};
   }

@@ -32,7 +32,10 @@ std::vector<int64_t> Products(const std::vector<Candidate>& c) {
 TEST(CandidateFusionTest, HybridIsTheUnionOfBothListsWithEachSourcesRankAndScore) {
   const shards::SearchResult dense = List({7, 3, 9, -1}, {0.9f, 0.8f, 0.5f, kPad});
   const shards::SearchResult lexical = List({3, 11, 4}, {12.0f, 6.0f, 3.0f});
-  const std::vector<Candidate> c = FuseCandidates(&dense, &lexical, 0, {});
+  FusionOptions rrf;
+  rrf.fusion = Fusion::kReciprocalRank;
+  rrf.lexical_weight = 1;
+  const std::vector<Candidate> c = FuseCandidates(&dense, &lexical, 0, rrf);
   // Every product of both lists, once.
   const std::vector<int64_t> got = Products(c);
   EXPECT_EQ(std::set<int64_t>(got.begin(), got.end()), (std::set<int64_t>{3, 4, 7, 9, 11}));
@@ -56,6 +59,7 @@ TEST(CandidateFusionTest, ScoreFusionNormalisesEachListToZeroOne) {
   const shards::SearchResult lexical = List({3, 4}, {10.0f, 2.0f});
   FusionOptions o;
   o.fusion = Fusion::kScore;
+  o.lexical_weight = 1;
   const std::vector<Candidate> c = FuseCandidates(&dense, &lexical, 0, o);
   // 3: dense (0.5 - 0.5) / 0.4 = 0, lexical 1 -> 1; 1: 1; 2: 0.5; 4: 0. Ties by product row.
   ASSERT_EQ(Products(c), (std::vector<int64_t>{1, 3, 2, 4}));
@@ -63,6 +67,11 @@ TEST(CandidateFusionTest, ScoreFusionNormalisesEachListToZeroOne) {
   EXPECT_NEAR(c[1].score, 1.0, 1e-6);
   EXPECT_NEAR(c[2].score, 0.5, 1e-6);
   EXPECT_NEAR(c[3].score, 0.0, 1e-6);
+  // At half weight the lexical list's best counts 0.5: 1, then 2 and 3 (0.5 each, by row), 4.
+  o.lexical_weight = 0.5;
+  const std::vector<Candidate> half = FuseCandidates(&dense, &lexical, 0, o);
+  ASSERT_EQ(Products(half), (std::vector<int64_t>{1, 2, 3, 4}));
+  EXPECT_NEAR(half[2].score, 0.5, 1e-6);
 }
 
 TEST(CandidateFusionTest, OneSourceKeepsItsOrderAndScores) {
@@ -81,6 +90,9 @@ TEST(CandidateFusionTest, BadArgumentsAreRefused) {
   EXPECT_THROW(FuseCandidates(&dense, nullptr, 1, {}), Error);
   FusionOptions o;
   o.rrf_k = 0;
+  EXPECT_THROW(FuseCandidates(&dense, nullptr, 0, o), Error);
+  o.rrf_k = 60;
+  o.lexical_weight = -1;
   EXPECT_THROW(FuseCandidates(&dense, nullptr, 0, o), Error);
   EXPECT_THROW(ParseRecallMode("fuzzy"), Error);
   EXPECT_THROW(ParseFusion("max"), Error);

@@ -76,7 +76,24 @@ else
   fail "results differ between rank counts or queries missing"
 fi
 
-# 4. Bad input.
+# 4. recsys_train checks every stage's inputs before the first stage starts: the embed stage of
+#    a run that trained base only uses base (auto) and refuses another variant at once.
+if grep -q "wrote $run/vectors.h5 (2000 x 64, two_tower_base-" "$work/train.log"; then
+  pass "embed after --variant base uses base"
+else
+  fail "embed did not use the base variant: $(grep -i vectors "$work/train.log" | head -3)"
+fi
+expect_fail "embed of an untrained variant" 1 "no two-tower checkpoint of variant(s) 'pairwise'" \
+  "$bin/recsys_train" --out "$run" --stage embed --embed-variant pairwise
+expect_fail "embed variant that training will not make" 1 "neither trained by --variant base" \
+  "$bin/recsys_train" --out "$work/other" --variant base --embed-variant listwise
+expect_fail "recall without a dataset" 1 "no dataset $work/none.h5" \
+  "$bin/recsys_train" --out "$work/other" --data "$work/none.h5" --stage recall
+expect_fail "bad hidden width before any stage" 1 "--hidden must be at least 1" \
+  "$bin/recsys_train" --out "$work/other" --hidden 0
+[ -e "$work/other/dataset.h5" ] && fail "a refused run wrote a dataset" || pass "refused runs wrote nothing"
+
+# 5. Bad input.
 expect_fail "empty query" 2 "query 2 is empty" "${query[@]}" "lamp" "  "
 expect_fail "no query" 2 "no query given" "${query[@]}"
 expect_fail "unknown mode" 2 "unknown recall mode 'fuzzy'" "${query[@]}" --mode fuzzy "lamp"
