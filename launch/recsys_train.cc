@@ -32,6 +32,7 @@ struct TrainCommand {
   shards::IndexBuildOptions index;
   int64_t nprobe = serve::kDefaultNprobe;
   serve::FusionOptions fusion;
+  std::string relevant_grade = "E";
 };
 
 // Parses the command line; returns false after printing help.
@@ -112,7 +113,9 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
        "clusters probed per query by the index rows of the table")
       ("lexical-weight", po::value(&c->fusion.lexical_weight)
            ->default_value(c->fusion.lexical_weight),
-       "hybrid rows: weight of the bm25 list against the dense list's 1");
+       "hybrid rows: weight of the bm25 list against the dense list's 1")
+      ("relevant-grade", po::value(&c->relevant_grade)->default_value(c->relevant_grade),
+       "the lowest grade counted as relevant: E (exact) | S (substitute) | C (complement)");
   // clang-format on
   po::options_description all(
       "Usage: mpirun -np N recsys_train --out RUN [OPTIONS]\n"
@@ -143,6 +146,13 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
     throw UsageError(e.what());
   }
   return true;
+}
+
+data::Grade RelevantGrade(const std::string& letter) {
+  if (letter == "E") return data::Grade::kExact;
+  if (letter == "S") return data::Grade::kSubstitute;
+  if (letter == "C") return data::Grade::kComplement;
+  throw UsageError("--relevant-grade must be E, S or C, not '" + letter + "'");
 }
 
 bool Runs(const TrainCommand& c, const std::string& stage) {
@@ -177,6 +187,7 @@ void CheckStageInputs(const TrainCommand& c) {
   }
   if (c.nprobe < 1) throw UsageError("--nprobe must be at least 1");
   if (!(c.fusion.lexical_weight >= 0)) throw UsageError("--lexical-weight must be at least 0");
+  RelevantGrade(c.relevant_grade);
   if (Runs(c, "index") && !Runs(c, "embed")) {
     need(fs::exists(c.index.vectors_path),
          "no " + c.index.vectors_path + ": run the embed stage first");
@@ -240,6 +251,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
     e.seed = c.recall.seed;
     e.nprobe = c.nprobe;
     e.fusion = c.fusion;
+    e.relevant_from = RelevantGrade(c.relevant_grade);
     e.index = c.index;
     models::RecallTable table = serve::RunRecallEval(e, *comm);
     if (comm->rank() == 0) std::cout << models::FormatRecallTable(table) << std::flush;

@@ -22,7 +22,6 @@ namespace {
 
 constexpr int kDepth = 100;  // products retrieved per query: the largest cut-off
 constexpr int kColdDepth = 50;
-constexpr data::Grade kRelevantFrom = data::Grade::kExact;
 // Queries handed to a retriever per call: large enough for BLAS-backed retrievers to batch,
 // small enough for the progress line to move.
 constexpr size_t kBatch = 256;
@@ -45,17 +44,33 @@ constexpr Column kColumns[] = {
 };
 
 // Sums over this rank's queries for one retriever; all-reduced before the means are taken.
+// Values of one per-query row, sent to rank 0 as doubles: query index, relevant products,
+// recall@10, @50, @100, ndcg@10.
+constexpr int kQueryValues = 6;
+
 struct Accumulator {
-  RankingMetrics metrics{{5, 10, 50, kDepth}, kRelevantFrom};
+  explicit Accumulator(data::Grade relevant) : relevant_from(relevant) {}
+  data::Grade relevant_from;
+  RankingMetrics metrics{{5, 10, 50, kDepth}, relevant_from};
   double cold_recall_sum = 0;
   double cold_queries = 0;
+  std::vector<double> per_query;  // kQueryValues per query with a relevant product
 
-  void Add(const std::vector<int32_t>& ranked, const JudgedQuery& judged,
+  void Add(const std::vector<int32_t>& ranked, const JudgedQuery& judged, int64_t index,
            const std::vector<uint8_t>& cold) {
     metrics.Add(ranked, judged);
+    RankingMetrics one({10, 50, kDepth}, relevant_from);
+    one.Add(ranked, judged);
+    if (one.queries() == 1) {
+      const auto relevant = std::count_if(judged.grades.begin(), judged.grades.end(),
+                                          [&](data::Grade g) { return g >= relevant_from; });
+      per_query.insert(per_query.end(),
+                       {static_cast<double>(index), static_cast<double>(relevant), one.Recall(10),
+                        one.Recall(50), one.Recall(kDepth), one.Ndcg(10)});
+    }
     std::unordered_set<int32_t> relevant_cold;
     for (size_t i = 0; i < judged.products.size(); ++i) {
-      if (judged.grades[i] >= kRelevantFrom && cold[judged.products[i]]) {
+      if (judged.grades[i] >= relevant_from && cold[judged.products[i]]) {
         relevant_cold.insert(judged.products[i]);
       }
     }
@@ -107,6 +122,31 @@ void WriteFileAtomically(const std::string& path, const std::string& content) {
   }
 }
 
+const char* GradeName(data::Grade grade) {
+  switch (grade) {
+    case data::Grade::kExact:
+      return "Exact";
+    case data::Grade::kSubstitute:
+      return "Substitute";
+    case data::Grade::kComplement:
+      return "Complement";
+    case data::Grade::kIrrelevant:
+      return "Irrelevant";
+  }
+  return "?";
+}
+
+// A CSV field: quoted, with quotes doubled, when it holds a comma, a quote or a line break.
+std::string CsvField(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
 std::string Fixed4(double value) {
   std::ostringstream os;
   os << std::fixed << std::setprecision(4) << value;
@@ -117,7 +157,8 @@ std::string Fixed4(double value) {
 
 RecallTable EvaluateRecall(const data::Dataset& dataset, data::Split split,
                            const std::vector<const Retriever*>& retrievers,
-                           dist::Communicator& comm, bool show_progress) {
+                           dist::Communicator& comm, bool show_progress,
+                           data::Grade relevant_from) {
   const std::vector<JudgedQuery> all = JudgedQueries(dataset, split);
   const std::vector<uint8_t> cold = data::ColdStartProducts(dataset);
   // This rank's contiguous block of the judged queries.
@@ -126,11 +167,12 @@ RecallTable EvaluateRecall(const data::Dataset& dataset, data::Split split,
 
   RecallTable table;
   table.split = split;
+  table.relevant_from = relevant_from;
   table.judged_queries = n;
   for (const Retriever* retriever : retrievers) {
     RECSYS_CHECK(retriever != nullptr, "EvaluateRecall: null retriever");
     const std::string name = retriever->name();
-    Accumulator sums;
+    Accumulator sums(relevant_from);
     RunAgreeingOnFailure(comm, "evaluating " + name, [&] {
       // Rank 0's block stands for everyone's: blocks differ by at most one query.
       Progress progress("eval " + name, n, "queries", show_progress && comm.rank() == 0);
@@ -142,7 +184,9 @@ RecallTable EvaluateRecall(const data::Dataset& dataset, data::Split split,
         RECSYS_CHECK(ranked.size() == rows.size(), name << " returned " << ranked.size()
                                                         << " lists for " << rows.size()
                                                         << " queries");
-        for (size_t i = b; i < e; ++i) sums.Add(ranked[i - b], all[i], cold);
+        for (size_t i = b; i < e; ++i) {
+          sums.Add(ranked[i - b], all[i], static_cast<int64_t>(i), cold);
+        }
         progress.Update(static_cast<int64_t>(e - begin) * comm.size());
       }
       progress.Update(n);
@@ -164,6 +208,14 @@ RecallTable EvaluateRecall(const data::Dataset& dataset, data::Split split,
     row.hit_rate_at_10 = m.HitRate(10);
     row.cold_recall_at_50 = cold_sums[1] > 0 ? cold_sums[0] / cold_sums[1] : 0.0;
     table.rows.push_back(row);
+    // Blocks are contiguous and gathered in rank order: query order.
+    const std::vector<double> gathered = dist::GatherV(comm, sums.per_query, /*root=*/0);
+    for (size_t i = 0; i + kQueryValues <= gathered.size(); i += kQueryValues) {
+      const JudgedQuery& q = all[static_cast<size_t>(gathered[i])];
+      table.per_query.push_back({name, dataset.queries.id[q.query],
+                                 static_cast<int64_t>(gathered[i + 1]), gathered[i + 2],
+                                 gathered[i + 3], gathered[i + 4], gathered[i + 5]});
+    }
     // Every retriever sees the same queries, so the counts are the same for each.
     table.queries = m.queries();
     table.cold_queries = static_cast<int64_t>(cold_sums[1]);
@@ -185,7 +237,8 @@ std::string FormatRecallTable(const RecallTable& table) {
   }
   os << "\nSplit " << data::SplitName(table.split) << ": " << table.judged_queries
      << " judged queries; metrics are means over the " << table.queries
-     << " with a relevant product (grade >= Exact), top " << kDepth
+     << " with a relevant product (grade >= " << GradeName(table.relevant_from) << "), top "
+     << kDepth
      << " per query; cold_recall@50 is Recall@50 over relevant cold-start products (never "
         "judged for a train or valid query, so unseen in training), averaged over the "
      << table.cold_queries << " queries that have one.\n";
@@ -216,6 +269,14 @@ void WriteRecallTable(const RecallTable& table, const std::string& dir) {
   const std::filesystem::path base(dir);
   WriteFileAtomically((base / "recall_metrics.csv").string(), csv.str());
   WriteFileAtomically((base / "recall_metrics.md").string(), FormatRecallTable(table));
+  std::ostringstream per_query;
+  per_query << "model,query_id,relevant,recall@10,recall@50,recall@100,ndcg@10\n";
+  for (const QueryRecallRow& q : table.per_query) {
+    per_query << q.model << "," << CsvField(q.query_id) << "," << q.relevant << ","
+              << Fixed4(q.recall_at_10) << "," << Fixed4(q.recall_at_50) << ","
+              << Fixed4(q.recall_at_100) << "," << Fixed4(q.ndcg_at_10) << "\n";
+  }
+  WriteFileAtomically((base / "recall_per_query.csv").string(), per_query.str());
 }
 
 }  // namespace recsys::models

@@ -209,6 +209,38 @@ TEST(EvaluateRecallTest, BaselinesOnAGeneratedDatasetAndRanksAgree) {
       EXPECT_LE(m[0], 1.0) << a.model;
     }
   }
+  // Per-query rows on rank 0: every retriever, every query with a relevant product, whose means
+  // are the table's.
+  if (world.rank() == 0) {
+    ASSERT_EQ(table.per_query.size(), 3 * static_cast<size_t>(table.queries));
+    for (size_t r = 0; r < 3; ++r) {
+      double recall_50 = 0, ndcg_10 = 0;
+      for (int64_t q = 0; q < table.queries; ++q) {
+        const QueryRecallRow& row = table.per_query[r * table.queries + q];
+        EXPECT_EQ(row.model, table.rows[r].model);
+        EXPECT_GE(row.relevant, 1);
+        recall_50 += row.recall_at_50;
+        ndcg_10 += row.ndcg_at_10;
+      }
+      EXPECT_NEAR(recall_50 / table.queries, table.rows[r].recall_at_50, 1e-12);
+      EXPECT_NEAR(ndcg_10 / table.queries, table.rows[r].ndcg_at_10, 1e-12);
+    }
+    EXPECT_EQ(table.per_query[0].query_id, alone.per_query[0].query_id);
+  } else {
+    EXPECT_TRUE(table.per_query.empty());
+  }
+  // Counting substitutes as relevant adds queries and relevant products, never removes them.
+  const RecallTable wider =
+      EvaluateRecall(d, Split::kTest, retrievers, world, false, data::Grade::kSubstitute);
+  EXPECT_GE(wider.queries, table.queries);
+  EXPECT_EQ(wider.relevant_from, data::Grade::kSubstitute);
+  if (world.rank() == 0) {
+    int64_t exact = 0, substitutes_too = 0;
+    for (const QueryRecallRow& row : table.per_query) exact += row.relevant;
+    for (const QueryRecallRow& row : wider.per_query) substitutes_too += row.relevant;
+    EXPECT_GT(substitutes_too, exact);
+  }
+  EXPECT_TRUE(Mentions(FormatRecallTable(wider), {"grade >= Substitute"}));
   if (world.rank() == 0) std::printf("%s", FormatRecallTable(table).c_str());
 }
 
@@ -222,6 +254,8 @@ class WriteRecallTableTest : public recsys::testing::TempDirTest {
     t.cold_queries = 3;
     t.rows.push_back({"bm25", 0.5, 0.25, 0.123456, 0.2, 0.6, 0.33333, 0.7, 0.45});
     t.rows.push_back({"random", 0, 0, 0, 0, 0.01, 0, 0, 1});
+    t.per_query.push_back({"bm25", "q7", 2, 0.5, 1.0, 1.0, 0.61309});
+    t.per_query.push_back({"bm25", "q,\"8\"", 1, 0, 0, 1.0, 0});
     return t;
   }
   static std::string Read(const std::filesystem::path& path) {
@@ -258,10 +292,14 @@ TEST_F(WriteRecallTableTest, WritesCsvAndMarkdownIntoANewDirectory) {
   EXPECT_TRUE(
       Mentions(md, {"Split test: 12 judged queries", "over the 10", "grade >= Exact", "cold-start",
                     "never judged for a train or valid query", "the 3 queries"}));
-  // Only the two files: no temporary left behind. Writing again replaces them.
+  EXPECT_EQ(Read(out / "recall_per_query.csv"),
+            "model,query_id,relevant,recall@10,recall@50,recall@100,ndcg@10\n"
+            "bm25,q7,2,0.5000,1.0000,1.0000,0.6131\n"
+            "bm25,\"q,\"\"8\"\"\",1,0.0000,0.0000,1.0000,0.0000\n");
+  // Only the three files: no temporary left behind. Writing again replaces them.
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(out),
                           std::filesystem::directory_iterator()),
-            2);
+            3);
   WriteRecallTable(RecallTable{}, out.string());
   EXPECT_EQ(Read(out / "recall_metrics.csv"),
             "model,precision@5,precision@10,recall@5,recall@10,recall@50,recall@100,ndcg@10,hr@10,"
