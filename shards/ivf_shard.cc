@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <iomanip>
 #include <memory>
-#include <set>
 
 #include "core/error.h"
 #include "core/log.h"
 #include "dist/collective_try.h"
 #include "shards/cluster_balance.h"
+#include "shards/cluster_table.h"
 #include "shards/inner_products.h"
 #include "shards/shard_file.h"
 #include "shards/top_k.h"
@@ -54,29 +54,15 @@ IvfShard IvfShard::Load(const std::string& dir, const IndexLoadOptions& options,
   shard.ids_.resize(shard.offsets_.back());
   shard.vectors_.resize(shard.offsets_.back() * m.dim);
 
-  std::set<int64_t> files;
-  for (int64_t f = rank; f < m.shards; f += comm.size()) files.insert(f);
-  for (int64_t c : mine) files.insert(m.cluster_shard[c]);
   dist::CollectiveTry(comm, [&] {
-    for (int64_t f : files) {
+    for (int64_t f :
+         ShardFilesToRead(m.shards, m.cluster_shard, shard.owners_, rank, comm.size())) {
       const ShardFileReader reader(dir, m, f);
-      const std::vector<int64_t>& clusters = reader.clusters();
-      const std::vector<int64_t>& offsets = reader.offsets();
       // Runs of consecutive table entries owned here; their slots are consecutive too.
-      for (size_t i = 0; i < clusters.size();) {
-        if (shard.owners_[clusters[i]] != rank) {
-          ++i;
-          continue;
-        }
-        size_t j = i + 1;
-        while (j < clusters.size() && shard.owners_[clusters[j]] == rank &&
-               offsets[j + 1] - offsets[i] <= kMaxRowsPerRead) {
-          ++j;
-        }
-        const int64_t at = shard.offsets_[shard.slot_of_[clusters[i]]];
-        reader.ReadClusters(static_cast<int64_t>(i), static_cast<int64_t>(j - i),
-                            shard.ids_.data() + at, shard.vectors_.data() + at * m.dim);
-        i = j;
+      for (const TableRun& run : OwnedRuns(reader.table(), shard.owners_, rank, kMaxRowsPerRead)) {
+        const int64_t at = shard.offsets_[shard.slot_of_[reader.table().clusters[run.first]]];
+        reader.ReadClusters(run.first, run.count, shard.ids_.data() + at,
+                            shard.vectors_.data() + at * m.dim);
       }
     }
   });

@@ -28,12 +28,12 @@ void OwnedProducts(const std::string& dir, const IndexManifest& m,
   std::vector<float> vectors;
   for (int64_t f : files) {
     const ShardFileReader reader(dir, m, f);
-    for (size_t i = 0; i < reader.clusters().size(); ++i) {
-      const int64_t c = reader.clusters()[i];
+    for (size_t i = 0; i < reader.table().clusters.size(); ++i) {
+      const int64_t c = reader.table().clusters[i];
       if (owners[c] != rank) continue;
       // One cluster at a time: the vectors, read only for their checksum, need one cluster's
       // buffer.
-      const int64_t n = reader.offsets()[i + 1] - reader.offsets()[i];
+      const int64_t n = reader.table().offsets[i + 1] - reader.table().offsets[i];
       members[c].resize(n);
       vectors.resize(n * m.dim);
       reader.ReadClusters(static_cast<int64_t>(i), 1, members[c].data(), vectors.data());

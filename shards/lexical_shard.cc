@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <iomanip>
-#include <set>
 
 #include "core/error.h"
 #include "core/log.h"
 #include "dist/collective_try.h"
 #include "shards/cluster_balance.h"
+#include "shards/cluster_table.h"
 #include "shards/index_manifest.h"
 #include "shards/lexical_shard_file.h"
 #include "shards/top_k.h"
@@ -33,28 +33,13 @@ LexicalShard LexicalShard::Load(const std::string& dir, dist::Communicator& comm
   shard.owners_ = BalanceClusters(m.cluster_sizes, comm.size());
 
   LexicalDocs docs;
-  std::set<int64_t> files;
-  for (int64_t f = rank; f < m.shards; f += comm.size()) files.insert(f);
-  for (int64_t c = 0; c < m.nlist(); ++c) {
-    if (shard.owners_[c] == rank) files.insert(m.cluster_shard[c]);
-  }
   dist::CollectiveTry(comm, [&] {
-    for (int64_t f : files) {
+    for (int64_t f :
+         ShardFilesToRead(m.shards, m.cluster_shard, shard.owners_, rank, comm.size())) {
       const LexicalShardFileReader reader(dir, m, f);
-      const std::vector<int64_t>& clusters = reader.clusters();
-      const std::vector<int64_t>& offsets = reader.offsets();
-      for (size_t i = 0; i < clusters.size();) {
-        if (shard.owners_[clusters[i]] != rank) {
-          ++i;
-          continue;
-        }
-        size_t j = i + 1;
-        while (j < clusters.size() && shard.owners_[clusters[j]] == rank &&
-               offsets[j + 1] - offsets[i] <= kMaxProductsPerRead) {
-          ++j;
-        }
-        reader.ReadClusters(static_cast<int64_t>(i), static_cast<int64_t>(j - i), &docs);
-        i = j;
+      for (const TableRun& run :
+           OwnedRuns(reader.table(), shard.owners_, rank, kMaxProductsPerRead)) {
+        reader.ReadClusters(run.first, run.count, &docs);
       }
     }
   });

@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/hdf5_file.h"
 #include "core/stable_hash.h"
+#include "shards/cluster_table.h"
 
 namespace recsys::shards {
 namespace {
@@ -66,23 +67,8 @@ LexicalShardFileReader::LexicalShardFileReader(const std::string& dir, const Lex
   RECSYS_CHECK(
       r.Int64Attribute("/", "shard") == shard && r.Int64Attribute("/", "shards") == m.shards,
       path_ << ": shard number or shard count differ from lexical.h5's");
-  clusters_ = r.Read<int64_t>("clusters");
-  offsets_ = r.Read<int64_t>("offsets");
-  checksums_ = r.Read<int64_t>("checksums");
-  RECSYS_CHECK(offsets_.size() == clusters_.size() + 1 && checksums_.size() == clusters_.size() &&
-                   offsets_[0] == 0,
-               path_ << ": corrupt cluster table (clusters, offsets and checksums disagree)");
-  size_t next = 0;
-  for (int64_t c = 0; c < m.nlist(); ++c) {
-    if (m.cluster_shard[c] != shard) continue;
-    RECSYS_CHECK(next < clusters_.size() && clusters_[next] == c &&
-                     offsets_[next + 1] - offsets_[next] == m.cluster_sizes[c],
-                 path_ << ": cluster table differs from lexical.h5's at cluster " << c);
-    ++next;
-  }
-  RECSYS_CHECK(next == clusters_.size(),
-               path_ << ": holds clusters that lexical.h5 places in other shards");
-  const auto n = static_cast<uint64_t>(offsets_.back());
+  table_ = ReadClusterTable(r, path_, shard, m.cluster_shard, m.cluster_sizes, "lexical.h5");
+  const auto n = static_cast<uint64_t>(table_.offsets.back());
   RECSYS_CHECK(r.Shape("ids") == std::vector<uint64_t>{n} &&
                    r.Shape("term_offsets") == std::vector<uint64_t>{n + 1} &&
                    r.Shape("terms") == r.Shape("tfs") && r.Shape("terms").size() == 1,
@@ -93,10 +79,11 @@ LexicalShardFileReader::LexicalShardFileReader(const std::string& dir, const Lex
 LexicalShardFileReader::~LexicalShardFileReader() = default;
 
 void LexicalShardFileReader::ReadClusters(int64_t first, int64_t count, LexicalDocs* docs) const {
-  RECSYS_CHECK(first >= 0 && count >= 0 && first + count <= static_cast<int64_t>(clusters_.size()),
-               path_ << ": no table entries [" << first << ", " << first + count << ")");
-  const int64_t begin = offsets_[first];
-  const int64_t rows = offsets_[first + count] - begin;
+  RECSYS_CHECK(
+      first >= 0 && count >= 0 && first + count <= static_cast<int64_t>(table_.clusters.size()),
+      path_ << ": no table entries [" << first << ", " << first + count << ")");
+  const int64_t begin = table_.offsets[first];
+  const int64_t rows = table_.offsets[first + count] - begin;
   const std::vector<int64_t> ids = reader_->ReadRows<int64_t>("ids", begin, rows);
   const std::vector<int64_t> term_offsets =
       reader_->ReadRows<int64_t>("term_offsets", begin, rows + 1);
@@ -105,7 +92,7 @@ void LexicalShardFileReader::ReadClusters(int64_t first, int64_t count, LexicalD
   const uint64_t stored_terms = reader_->Shape("terms")[0];
   RECSYS_CHECK(term_begin >= 0 && term_count >= 0 &&
                    static_cast<uint64_t>(term_begin + term_count) <= stored_terms,
-               path_ << ": corrupt term_offsets in clusters " << clusters_[first] << " ..");
+               path_ << ": corrupt term_offsets in clusters " << table_.clusters[first] << " ..");
   const std::vector<int32_t> terms = reader_->ReadRows<int32_t>("terms", term_begin, term_count);
   const std::vector<int32_t> tfs = reader_->ReadRows<int32_t>("tfs", term_begin, term_count);
 
@@ -114,23 +101,23 @@ void LexicalShardFileReader::ReadClusters(int64_t first, int64_t count, LexicalD
   docs->ids.insert(docs->ids.end(), ids.begin(), ids.end());
   for (int64_t i = 1; i <= rows; ++i) {
     RECSYS_CHECK(term_offsets[i] >= term_offsets[i - 1],
-                 path_ << ": corrupt term_offsets in clusters " << clusters_[first] << " ..");
+                 path_ << ": corrupt term_offsets in clusters " << table_.clusters[first] << " ..");
     docs->term_offsets.push_back(term_at + term_offsets[i] - term_begin);
   }
   docs->terms.insert(docs->terms.end(), terms.begin(), terms.end());
   docs->tfs.insert(docs->tfs.end(), tfs.begin(), tfs.end());
   for (int64_t i = first; i < first + count; ++i) {
-    const int64_t b = at + offsets_[i] - begin, e = at + offsets_[i + 1] - begin;
-    RECSYS_CHECK(LexicalChecksum(*docs, b, e) == checksums_[i],
-                 path_ << ": cluster " << clusters_[i] << " is corrupt (checksum mismatch)");
+    const int64_t b = at + table_.offsets[i] - begin, e = at + table_.offsets[i + 1] - begin;
+    RECSYS_CHECK(LexicalChecksum(*docs, b, e) == table_.checksums[i],
+                 path_ << ": cluster " << table_.clusters[i] << " is corrupt (checksum mismatch)");
     for (int64_t p = b; p < e; ++p) {
       RECSYS_CHECK(docs->ids[p] >= 0 && docs->ids[p] < products_,
-                   path_ << ": cluster " << clusters_[i] << " holds product " << docs->ids[p]
+                   path_ << ": cluster " << table_.clusters[i] << " holds product " << docs->ids[p]
                          << " outside [0, " << products_ << ")");
       for (int64_t j = docs->term_offsets[p]; j < docs->term_offsets[p + 1]; ++j) {
         RECSYS_CHECK(docs->terms[j] >= 0 && docs->terms[j] < num_terms_ && docs->tfs[j] >= 1 &&
                          (j == docs->term_offsets[p] || docs->terms[j - 1] < docs->terms[j]),
-                     path_ << ": cluster " << clusters_[i] << ", product " << docs->ids[p]
+                     path_ << ": cluster " << table_.clusters[i] << ", product " << docs->ids[p]
                            << ": bad term " << docs->terms[j] << " (count " << docs->tfs[j]
                            << ") of " << num_terms_);
       }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "shards/cluster_table.h"
 #include "shards/lexical_manifest.h"
 
 namespace recsys {
@@ -52,12 +53,11 @@ class LexicalShardFileReader {
   LexicalShardFileReader(const LexicalShardFileReader&) = delete;
   LexicalShardFileReader& operator=(const LexicalShardFileReader&) = delete;
 
-  // The clusters of the file, ascending, and their product offsets (size clusters().size() + 1).
-  const std::vector<int64_t>& clusters() const { return clusters_; }
-  const std::vector<int64_t>& offsets() const { return offsets_; }
+  // The clusters of the file, ascending, their product offsets and checksums.
+  const ClusterTable& table() const { return table_; }
 
-  // Appends to *docs the products of the count consecutive table entries clusters()[first ..],
-  // read in one go, and checks each cluster's checksum, that its ids are in [0, N), its terms
+  // Appends to *docs the products of the count consecutive table entries table().clusters[first
+  // ..], read in one go, and checks each cluster's checksum, that its ids are in [0, N), its terms
   // ascending in [0, V) and its counts >= 1.
   void ReadClusters(int64_t first, int64_t count, LexicalDocs* docs) const;
 
@@ -66,7 +66,7 @@ class LexicalShardFileReader {
   int64_t products_;
   int64_t num_terms_;
   std::unique_ptr<H5Reader> reader_;
-  std::vector<int64_t> clusters_, offsets_, checksums_;
+  ClusterTable table_;
 };
 
 }  // namespace recsys::shards

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/hdf5_file.h"
 #include "core/stable_hash.h"
+#include "shards/cluster_table.h"
 
 namespace recsys::shards {
 namespace {
@@ -75,25 +76,10 @@ ShardFileReader::ShardFileReader(const std::string& dir, const IndexManifest& m,
                    r.Int64Attribute("/", "shards") == m.shards &&
                    r.Int64Attribute("/", "dim") == m.dim,
                path_ << ": shard number, shard count or dim differ from manifest.h5's");
-  clusters_ = r.Read<int64_t>("clusters");
-  offsets_ = r.Read<int64_t>("offsets");
-  checksums_ = r.Read<int64_t>("checksums");
-  RECSYS_CHECK(offsets_.size() == clusters_.size() + 1 && checksums_.size() == clusters_.size() &&
-                   offsets_[0] == 0,
-               path_ << ": corrupt cluster table (clusters, offsets and checksums disagree)");
-  size_t next = 0;
-  for (int64_t c = 0; c < m.nlist; ++c) {
-    if (m.cluster_shard[c] != shard) continue;
-    RECSYS_CHECK(next < clusters_.size() && clusters_[next] == c &&
-                     offsets_[next + 1] - offsets_[next] == m.cluster_sizes[c],
-                 path_ << ": cluster table differs from manifest.h5's at cluster " << c);
-    ++next;
-  }
-  RECSYS_CHECK(next == clusters_.size(),
-               path_ << ": holds clusters that manifest.h5 places in other shards");
+  table_ = ReadClusterTable(r, path_, shard, m.cluster_shard, m.cluster_sizes, "manifest.h5");
   const std::vector<uint64_t> ids_shape = r.Shape("ids");
   const std::vector<uint64_t> vectors_shape = r.Shape("vectors");
-  const auto n = static_cast<uint64_t>(offsets_.back());
+  const auto n = static_cast<uint64_t>(table_.offsets.back());
   RECSYS_CHECK(ids_shape == std::vector<uint64_t>{n} &&
                    vectors_shape == (std::vector<uint64_t>{n, static_cast<uint64_t>(m.dim)}),
                path_ << ": 'ids' or 'vectors' do not hold the table's " << n << " rows");
@@ -103,21 +89,22 @@ ShardFileReader::~ShardFileReader() = default;
 
 void ShardFileReader::ReadClusters(int64_t first, int64_t count, int64_t* ids,
                                    float* vectors) const {
-  RECSYS_CHECK(first >= 0 && count >= 0 && first + count <= static_cast<int64_t>(clusters_.size()),
-               path_ << ": no table entries [" << first << ", " << first + count << ")");
-  const int64_t begin = offsets_[first];
-  const int64_t rows = offsets_[first + count] - begin;
+  RECSYS_CHECK(
+      first >= 0 && count >= 0 && first + count <= static_cast<int64_t>(table_.clusters.size()),
+      path_ << ": no table entries [" << first << ", " << first + count << ")");
+  const int64_t begin = table_.offsets[first];
+  const int64_t rows = table_.offsets[first + count] - begin;
   const std::vector<int64_t> read_ids = reader_->ReadRows<int64_t>("ids", begin, rows);
   const std::vector<float> read_vectors = reader_->ReadRows<float>("vectors", begin, rows);
   std::copy(read_ids.begin(), read_ids.end(), ids);
   std::copy(read_vectors.begin(), read_vectors.end(), vectors);
   for (int64_t i = first; i < first + count; ++i) {
-    const int64_t at = offsets_[i] - begin;
-    const int64_t n = offsets_[i + 1] - offsets_[i];
-    RECSYS_CHECK(ClusterChecksum(ids + at, vectors + at * dim_, n, dim_) == checksums_[i],
-                 path_ << ": cluster " << clusters_[i] << " is corrupt (checksum mismatch)");
+    const int64_t at = table_.offsets[i] - begin;
+    const int64_t n = table_.offsets[i + 1] - table_.offsets[i];
+    RECSYS_CHECK(ClusterChecksum(ids + at, vectors + at * dim_, n, dim_) == table_.checksums[i],
+                 path_ << ": cluster " << table_.clusters[i] << " is corrupt (checksum mismatch)");
     for (int64_t j = at; j < at + n; ++j) {
-      RECSYS_CHECK(ids[j] >= 0 && ids[j] < rows_, path_ << ": cluster " << clusters_[i]
+      RECSYS_CHECK(ids[j] >= 0 && ids[j] < rows_, path_ << ": cluster " << table_.clusters[i]
                                                         << " holds id " << ids[j] << " outside [0, "
                                                         << rows_ << ")");
     }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "shards/cluster_table.h"
 #include "shards/index_manifest.h"
 
 namespace recsys {
@@ -42,13 +43,12 @@ class ShardFileReader {
   ShardFileReader(const ShardFileReader&) = delete;
   ShardFileReader& operator=(const ShardFileReader&) = delete;
 
-  // The clusters of the file, ascending, and their row offsets (size clusters().size() + 1).
-  const std::vector<int64_t>& clusters() const { return clusters_; }
-  const std::vector<int64_t>& offsets() const { return offsets_; }
+  // The clusters of the file, ascending, their row offsets and checksums.
+  const ClusterTable& table() const { return table_; }
 
-  // Reads the rows of the count consecutive table entries clusters()[first ..]: ids (size
-  // offsets()[first + count] - offsets()[first]) and vectors (that many rows of dim), in one
-  // read, and checks each cluster's checksum and that its ids are in [0, rows).
+  // Reads the rows of the count consecutive table entries table().clusters[first ..]: ids (size
+  // table().offsets[first + count] - table().offsets[first]) and vectors (that many rows of dim),
+  // in one read, and checks each cluster's checksum and that its ids are in [0, rows).
   void ReadClusters(int64_t first, int64_t count, int64_t* ids, float* vectors) const;
 
  private:
@@ -56,7 +56,7 @@ class ShardFileReader {
   int64_t dim_;
   int64_t rows_;
   std::unique_ptr<H5Reader> reader_;
-  std::vector<int64_t> clusters_, offsets_, checksums_;
+  ClusterTable table_;
 };
 
 }  // namespace recsys::shards
