@@ -581,13 +581,7 @@ CatalogGenerator::Intent CatalogGenerator::WriteQuery(const ProductSpec& p, RowR
   }
   const QueryStyle& style = options_.regime == Regime::kRealLike ? kRealLikeStyle : kEsciStyle;
   const LeafCategory& leaf = vocabulary_.leaves()[p.leaf];
-  Intent intent;
-  intent.leaf = p.leaf;
-  intent.noun = p.noun;
-  // Exact matches are of the target's type: its cells (one per brand) are contiguous.
-  const int32_t brand_slots = static_cast<int32_t>(leaf.brands.size()) + 1;
-  intent.first_cell = leaf_first_cell_[p.leaf] + p.noun * brand_slots;
-  intent.last_cell = intent.first_cell + brand_slots;
+  Intent intent = TypeIntent(p);
   const std::vector<std::string>& synonyms = leaf.nouns[p.noun];
   const std::string noun =
       rng->Chance(style.usual_noun) ? synonyms[0] : synonyms[rng->Below(synonyms.size())];
@@ -668,17 +662,23 @@ CatalogGenerator::Intent CatalogGenerator::WriteQuery(const ProductSpec& p, RowR
   return intent;
 }
 
+CatalogGenerator::Intent CatalogGenerator::TypeIntent(const ProductSpec& p) const {
+  Intent intent;
+  intent.leaf = p.leaf;
+  intent.noun = p.noun;
+  // Exact matches are of the target's type: its cells (one per brand) are contiguous.
+  const int32_t brand_slots = static_cast<int32_t>(vocabulary_.leaves()[p.leaf].brands.size()) + 1;
+  intent.first_cell = leaf_first_cell_[p.leaf] + p.noun * brand_slots;
+  intent.last_cell = intent.first_cell + brand_slots;
+  return intent;
+}
+
 CatalogGenerator::Intent CatalogGenerator::WriteParaphrase(const ProductSpec& p, RowRng* rng,
                                                            std::string* text) const {
   // A paraphrase of the type, maybe after a colour synonym that titles never use: nothing in
   // the query narrows the type further, so every product of the type (and colour) is exact.
   const LeafCategory& leaf = vocabulary_.leaves()[p.leaf];
-  Intent intent;
-  intent.leaf = p.leaf;
-  intent.noun = p.noun;
-  const int32_t brand_slots = static_cast<int32_t>(leaf.brands.size()) + 1;
-  intent.first_cell = leaf_first_cell_[p.leaf] + p.noun * brand_slots;
-  intent.last_cell = intent.first_cell + brand_slots;
+  Intent intent = TypeIntent(p);
   const std::vector<std::string>& phrases = leaf.paraphrases[p.noun];
   text->clear();
   if (p.colour >= 0 && !query_only_colours_[p.colour].empty() && rng->Chance(0.25)) {
