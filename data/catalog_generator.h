@@ -104,10 +104,10 @@ class CatalogGenerator {
   std::string Title(int64_t row, const ProductSpec& product) const;
   // Writes a shopper's query for the target product into *text; returns what it asks for.
   Intent WriteQuery(const ProductSpec& target, detail::RowRng* rng, std::string* text) const;
-  // What a query for the target's product type asks for: its leaf, type and the type's cells.
-  Intent TypeIntent(const ProductSpec& target) const;
   // The same for a paraphrase query (GeneratorOptions::paraphrase_share).
   Intent WriteParaphrase(const ProductSpec& target, detail::RowRng* rng, std::string* text) const;
+  // What a query for the target's product type asks for: its leaf, type and the type's cells.
+  Intent TypeIntent(const ProductSpec& target) const;
   // A random product whose position is in cells [first, last); -1 if they are all empty.
   int64_t RandomProductInCells(int32_t first, int32_t last, detail::RowRng* rng) const;
   int64_t RandomProductOfLeaf(int32_t leaf, detail::RowRng* rng) const;
