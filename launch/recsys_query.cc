@@ -168,7 +168,12 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   serve::RecallService service(o.run, *comm);
   data::Dataset dataset;  // rank 0 prints from it
   dist::CollectiveTry(*comm, [&] {
-    if (root) dataset = data::ReadDataset(o.data);
+    if (!root) return;
+    dataset = data::ReadDataset(o.data);
+    RECSYS_CHECK(static_cast<int64_t>(dataset.products.size()) == service.products(),
+                 o.data << " has " << dataset.products.size() << " products, the index in " << o.run
+                        << "/index " << service.products()
+                        << ": give the dataset the run was built from (--data)");
   });
   serve::RecallTimings t;
   const std::vector<std::vector<serve::Candidate>> results = service.Recall(o.queries, recall, &t);

@@ -83,6 +83,8 @@ const std::string& RecallService::model_version() const {
 
 int64_t RecallService::nlist() const { return impl_->shard.nlist(); }
 
+int64_t RecallService::products() const { return impl_->shard.manifest().rows; }
+
 std::vector<std::vector<Candidate>> RecallService::Recall(const std::vector<std::string>& texts,
                                                           const RecallOptions& options,
                                                           RecallTimings* timings) {

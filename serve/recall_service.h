@@ -63,6 +63,8 @@ class RecallService {
   // The embedding model the index was built from: "two_tower_<variant>-<hash>".
   const std::string& model_version() const;
   int64_t nlist() const;
+  // Products in the index (dataset rows 0 .. products() - 1).
+  int64_t products() const;
 
  private:
   struct Impl;

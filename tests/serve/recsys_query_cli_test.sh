@@ -100,6 +100,9 @@ expect_fail "unknown mode" 2 "unknown recall mode 'fuzzy'" "${query[@]}" --mode 
 expect_fail "unknown fusion" 2 "unknown fusion 'max'" "${query[@]}" --fusion max "lamp"
 expect_fail "k zero" 2 "must be at least 1" "${query[@]}" --k 0 "lamp"
 expect_fail "missing queries file" 2 "cannot open" "${query[@]}" --queries-file "$work/none.txt"
+"$bin/recsys_data" generate --products 500 --queries 100 --out "$work/other.h5" >/dev/null 2>&1
+expect_fail "dataset of another catalogue" 1 "has 500 products, the index in" \
+  "${query[@]}" --data "$work/other.h5" "lamp"
 mkdir -p "$work/empty_run"
 expect_fail "run without an index" 1 "empty_run/index/manifest.h5" \
   "$bin/recsys_query" --run "$work/empty_run" "lamp"
