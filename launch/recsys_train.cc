@@ -33,6 +33,7 @@ struct TrainCommand {
   int64_t nprobe = serve::kDefaultNprobe;
   serve::FusionOptions fusion;
   std::string relevant_grade = "E";
+  std::string gains;
 };
 
 // Parses the command line; returns false after printing help.
@@ -115,7 +116,10 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
            ->default_value(c->fusion.lexical_weight),
        "hybrid rows: weight of the bm25 list against the dense list's 1")
       ("relevant-grade", po::value(&c->relevant_grade)->default_value(c->relevant_grade),
-       "the lowest grade counted as relevant: E (exact) | S (substitute) | C (complement)");
+       "the lowest grade counted as relevant: E (exact) | S (substitute) | C (complement)")
+      ("gains", po::value(&c->gains),
+       "NDCG gains per grade, e.g. 'E=1,S=0.1,C=0.01,I=0' (the default; grades left out keep "
+       "theirs)");
   // clang-format on
   po::options_description all(
       "Usage: mpirun -np N recsys_train --out RUN [OPTIONS]\n"
@@ -188,6 +192,13 @@ void CheckStageInputs(const TrainCommand& c) {
   if (c.nprobe < 1) throw UsageError("--nprobe must be at least 1");
   if (!(c.fusion.lexical_weight >= 0)) throw UsageError("--lexical-weight must be at least 0");
   RelevantGrade(c.relevant_grade);
+  if (!c.gains.empty()) {
+    try {
+      models::ParseGradeGains(c.gains);
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+  }
   if (Runs(c, "index") && !Runs(c, "embed")) {
     need(fs::exists(c.index.vectors_path),
          "no " + c.index.vectors_path + ": run the embed stage first");
@@ -252,6 +263,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
     e.nprobe = c.nprobe;
     e.fusion = c.fusion;
     e.relevant_from = RelevantGrade(c.relevant_grade);
+    if (!c.gains.empty()) e.gains = models::ParseGradeGains(c.gains);
     e.index = c.index;
     models::RecallTable table = serve::RunRecallEval(e, *comm);
     if (comm->rank() == 0) std::cout << models::FormatRecallTable(table) << std::flush;

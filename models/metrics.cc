@@ -1,8 +1,10 @@
 #include "models/metrics.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <numeric>
+#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -25,22 +27,44 @@ std::vector<JudgedQuery> JudgedQueries(const data::Dataset& dataset, data::Split
   return out;
 }
 
-double GradeGain(data::Grade grade) {
-  switch (grade) {
-    case data::Grade::kExact:
-      return 1.0;
-    case data::Grade::kSubstitute:
-      return 0.1;
-    case data::Grade::kComplement:
-      return 0.01;
-    case data::Grade::kIrrelevant:
-      return 0.0;
+double GradeGain(data::Grade grade) { return GradeGains()(grade); }
+
+GradeGains ParseGradeGains(const std::string& text) {
+  GradeGains out;
+  bool given[4] = {false, false, false, false};
+  std::string entry;
+  std::istringstream in(text);
+  bool any = false;
+  while (std::getline(in, entry, ',')) {
+    entry.erase(std::remove(entry.begin(), entry.end(), ' '), entry.end());
+    const size_t eq = entry.find('=');
+    RECSYS_CHECK(eq == 1, "gains: '" << entry << "' is not GRADE=GAIN (grades E, S, C, I)");
+    const int g = std::string("ICSE").find(static_cast<char>(std::toupper(entry[0])));
+    RECSYS_CHECK(g != static_cast<int>(std::string::npos),
+                 "gains: unknown grade '" << entry[0] << "' (choose E, S, C, I)");
+    RECSYS_CHECK(!given[g], "gains: grade " << entry[0] << " given twice");
+    size_t used = 0;
+    double value = -1;
+    try {
+      value = std::stod(entry.substr(2), &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    RECSYS_CHECK(used > 0 && used == entry.size() - 2 && std::isfinite(value) && value >= 0,
+                 "gains: '" << entry.substr(2) << "' is not a gain >= 0");
+    given[g] = true;
+    out.gain[g] = value;
+    any = true;
   }
-  return 0.0;
+  RECSYS_CHECK(any, "gains: empty (expected e.g. E=1,S=0.1,C=0.01,I=0)");
+  return out;
 }
 
-RankingMetrics::RankingMetrics(std::vector<int> ks, data::Grade relevant_from)
-    : ks_(std::move(ks)), relevant_from_(relevant_from), sums_(1 + 4 * ks_.size(), 0.0) {
+RankingMetrics::RankingMetrics(std::vector<int> ks, data::Grade relevant_from, GradeGains gains)
+    : ks_(std::move(ks)),
+      relevant_from_(relevant_from),
+      gains_(gains),
+      sums_(1 + 4 * ks_.size(), 0.0) {
   RECSYS_CHECK(!ks_.empty(), "RankingMetrics needs at least one cut-off");
   for (int k : ks_) RECSYS_CHECK(k >= 1, "cut-off k must be >= 1, got " << k);
 }
@@ -60,7 +84,7 @@ void RankingMetrics::Add(const std::vector<int32_t>& ranked, const JudgedQuery& 
   for (size_t i = 0; i < judged.products.size(); ++i) {
     grade_of.emplace(judged.products[i], judged.grades[i]);
     relevant += judged.grades[i] >= relevant_from_;
-    gains.push_back(GradeGain(judged.grades[i]));
+    gains.push_back(gains_(judged.grades[i]));
   }
   if (relevant == 0) return;
   std::sort(gains.rbegin(), gains.rend());
@@ -76,7 +100,7 @@ void RankingMetrics::Add(const std::vector<int32_t>& ranked, const JudgedQuery& 
       auto it = grade_of.find(ranked[i]);
       if (it == grade_of.end()) continue;
       hits += it->second >= relevant_from_;
-      dcg += GradeGain(it->second) / std::log2(i + 2.0);
+      dcg += gains_(it->second) / std::log2(i + 2.0);
     }
     for (int i = 0; i < k && i < static_cast<int>(gains.size()); ++i) {
       ideal += gains[i] / std::log2(i + 2.0);

@@ -4,11 +4,14 @@
 // Conventions (ESCI-style):
 //  - a product is relevant when its grade is at least `relevant_from` (default Exact);
 //    unjudged products count as irrelevant;
-//  - NDCG gains are E 1.0, S 0.1, C 0.01, I 0 (the ESCI shopping-queries benchmark's);
+//  - NDCG gains are by default E 1.0, S 0.1, C 0.01, I 0 (the ESCI shopping-queries
+//    benchmark's; GradeGains);
 //  - queries without any relevant judged product are skipped (they would make Recall undefined
 //    and HR zero whatever the model does); queries() counts the ones that were used.
 
+#include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "data/dataset.h"
@@ -29,12 +32,24 @@ struct JudgedQuery {
 // Every query of the given split that has at least one judged pair, in query-row order.
 std::vector<JudgedQuery> JudgedQueries(const data::Dataset& dataset, data::Split split);
 
+// The default gain of a grade (E 1, S 0.1, C 0.01, I 0).
 double GradeGain(data::Grade grade);
+
+// NDCG gains per grade.
+struct GradeGains {
+  std::array<double, 4> gain = {0.0, 0.01, 0.1, 1.0};  // by grade: I, C, S, E
+  double operator()(data::Grade grade) const { return gain[static_cast<int>(grade)]; }
+};
+// Parses "E=1,S=0.1,C=0.01,I=0" (letters E S C I, any order, spaces ignored; a grade left out
+// keeps its default gain). Throws recsys::Error for an unknown grade, a gain that is not a finite
+// number >= 0, a grade given twice, or an empty text.
+GradeGains ParseGradeGains(const std::string& text);
 
 class RankingMetrics {
  public:
   // ks: the cut-offs to report, each >= 1.
-  explicit RankingMetrics(std::vector<int> ks, data::Grade relevant_from = data::Grade::kExact);
+  explicit RankingMetrics(std::vector<int> ks, data::Grade relevant_from = data::Grade::kExact,
+                          GradeGains gains = {});
 
   // Adds one query: ranked holds product rows, best first, without duplicates (throws on one).
   // A list shorter than k still divides Precision@k by k: missing results count as misses.
@@ -56,6 +71,7 @@ class RankingMetrics {
   size_t Slot(int k) const;
   std::vector<int> ks_;
   data::Grade relevant_from_;
+  GradeGains gains_;
   // [0] = queries used; then per k: precision, recall, hit rate, ndcg sums.
   std::vector<double> sums_;
 };

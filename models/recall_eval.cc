@@ -49,9 +49,10 @@ constexpr Column kColumns[] = {
 constexpr int kQueryValues = 6;
 
 struct Accumulator {
-  explicit Accumulator(data::Grade relevant) : relevant_from(relevant) {}
+  Accumulator(data::Grade relevant, GradeGains g) : relevant_from(relevant), gains(g) {}
   data::Grade relevant_from;
-  RankingMetrics metrics{{5, 10, 50, kDepth}, relevant_from};
+  GradeGains gains;
+  RankingMetrics metrics{{5, 10, 50, kDepth}, relevant_from, gains};
   double cold_recall_sum = 0;
   double cold_queries = 0;
   std::vector<double> per_query;  // kQueryValues per query with a relevant product
@@ -59,7 +60,7 @@ struct Accumulator {
   void Add(const std::vector<int32_t>& ranked, const JudgedQuery& judged, int64_t index,
            const std::vector<uint8_t>& cold) {
     metrics.Add(ranked, judged);
-    RankingMetrics one({10, 50, kDepth}, relevant_from);
+    RankingMetrics one({10, 50, kDepth}, relevant_from, gains);
     one.Add(ranked, judged);
     if (one.queries() == 1) {
       const auto relevant = std::count_if(judged.grades.begin(), judged.grades.end(),
@@ -157,8 +158,8 @@ std::string Fixed4(double value) {
 
 RecallTable EvaluateRecall(const data::Dataset& dataset, data::Split split,
                            const std::vector<const Retriever*>& retrievers,
-                           dist::Communicator& comm, bool show_progress,
-                           data::Grade relevant_from) {
+                           dist::Communicator& comm, bool show_progress, data::Grade relevant_from,
+                           GradeGains gains) {
   const std::vector<JudgedQuery> all = JudgedQueries(dataset, split);
   const std::vector<uint8_t> cold = data::ColdStartProducts(dataset);
   // This rank's contiguous block of the judged queries.
@@ -168,11 +169,12 @@ RecallTable EvaluateRecall(const data::Dataset& dataset, data::Split split,
   RecallTable table;
   table.split = split;
   table.relevant_from = relevant_from;
+  table.gains = gains;
   table.judged_queries = n;
   for (const Retriever* retriever : retrievers) {
     RECSYS_CHECK(retriever != nullptr, "EvaluateRecall: null retriever");
     const std::string name = retriever->name();
-    Accumulator sums(relevant_from);
+    Accumulator sums(relevant_from, gains);
     RunAgreeingOnFailure(comm, "evaluating " + name, [&] {
       // Rank 0's block stands for everyone's: blocks differ by at most one query.
       Progress progress("eval " + name, n, "queries", show_progress && comm.rank() == 0);
@@ -238,8 +240,10 @@ std::string FormatRecallTable(const RecallTable& table) {
   os << "\nSplit " << data::SplitName(table.split) << ": " << table.judged_queries
      << " judged queries; metrics are means over the " << table.queries
      << " with a relevant product (grade >= " << GradeName(table.relevant_from) << "), top "
-     << kDepth
-     << " per query; cold_recall@50 is Recall@50 over relevant cold-start products (never "
+     << kDepth << " per query; NDCG gains E " << table.gains(data::Grade::kExact) << ", S "
+     << table.gains(data::Grade::kSubstitute) << ", C " << table.gains(data::Grade::kComplement)
+     << ", I " << table.gains(data::Grade::kIrrelevant)
+     << "; cold_recall@50 is Recall@50 over relevant cold-start products (never "
         "judged for a train or valid query, so unseen in training), averaged over the "
      << table.cold_queries << " queries that have one.\n";
   return os.str();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "models/metrics.h"
 #include "models/retriever.h"
 
 namespace recsys::dist {
@@ -43,6 +44,7 @@ struct QueryRecallRow {
 struct RecallTable {
   data::Split split = data::Split::kTest;
   data::Grade relevant_from = data::Grade::kExact;  // a product is relevant from this grade on
+  GradeGains gains;                                 // NDCG gains
   int64_t judged_queries = 0;   // queries of the split with at least one judged pair
   int64_t queries = 0;          // of those, with a relevant product: every column's mean but cold
   int64_t cold_queries = 0;     // of those, with a relevant cold product: the cold column's mean
@@ -64,7 +66,7 @@ struct RecallTable {
 RecallTable EvaluateRecall(const data::Dataset& dataset, data::Split split,
                            const std::vector<const Retriever*>& retrievers,
                            dist::Communicator& comm, bool show_progress = false,
-                           data::Grade relevant_from = data::Grade::kExact);
+                           data::Grade relevant_from = data::Grade::kExact, GradeGains gains = {});
 
 // The table in Markdown: a header row, one row per model (metrics with 4 decimals, then the
 // query counts), then a line naming the split, the query counts, the relevance definition and

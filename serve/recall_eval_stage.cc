@@ -181,8 +181,9 @@ models::RecallTable RunRecallEval(const RecallEvalOptions& options, dist::Commun
   }
   std::vector<const models::Retriever*> retrievers;
   for (const auto& r : owned) retrievers.push_back(r.get());
-  models::RecallTable table = models::EvaluateRecall(dataset, data::Split::kTest, retrievers, comm,
-                                                     /*show_progress=*/true, options.relevant_from);
+  models::RecallTable table =
+      models::EvaluateRecall(dataset, data::Split::kTest, retrievers, comm,
+                             /*show_progress=*/true, options.relevant_from, options.gains);
   if (root) models::WriteRecallTable(table, (fs::path(options.out) / "results").string());
   return table;
 }

@@ -21,6 +21,7 @@ struct RecallEvalOptions {
   int64_t nprobe = kDefaultNprobe;  // clusters probed per query, as served
   FusionOptions fusion;             // the hybrid rows' (their fusion method is each row's)
   data::Grade relevant_from = data::Grade::kExact;  // the lowest grade counted as relevant
+  models::GradeGains gains;                         // NDCG gains
   // How the indexes of the variants that are not deployed are built (RUN/eval/<variant>/):
   // the index stage's settings, so that every variant is searched the same way.
   shards::IndexBuildOptions index;

@@ -32,6 +32,33 @@ TEST(MetricsTest, HandComputedQuery) {
   EXPECT_THROW(m.Add({12, 12}, q), Error);
 }
 
+TEST(MetricsTest, GainsFromTheCommandLine) {
+  // The same query with S worth as much as E: DCG@3 = 1 + 0 + 1/log2(4) = 1.5; ideal = 1 +
+  // 1/log2(3) + 1/log2(4).
+  JudgedQuery q{
+      0, {10, 11, 12, 13}, {Grade::kExact, Grade::kSubstitute, Grade::kExact, Grade::kIrrelevant}};
+  const GradeGains gains = ParseGradeGains(" s = 1, E=1 ");
+  EXPECT_DOUBLE_EQ(gains(Grade::kComplement), 0.01);  // left out: the default
+  RankingMetrics m({3}, Grade::kExact, gains);
+  m.Add({12, 99, 11, 10, 13}, q);
+  EXPECT_NEAR(m.Ndcg(3), 1.5 / (1.0 + 1.0 / std::log2(3.0) + 0.5), 1e-12);
+  EXPECT_DOUBLE_EQ(GradeGain(Grade::kSubstitute), GradeGains()(Grade::kSubstitute));
+  for (const auto& [text, fragment] :
+       std::vector<std::pair<std::string, std::string>>{{"X=1", "unknown grade 'X'"},
+                                                        {"E=1,E=2", "grade E given twice"},
+                                                        {"E=-1", "'-1' is not a gain >= 0"},
+                                                        {"E=high", "'high' is not a gain"},
+                                                        {"E1", "is not GRADE=GAIN"},
+                                                        {"", "empty"}}) {
+    try {
+      ParseGradeGains(text);
+      ADD_FAILURE() << text << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(MetricsTest, AveragesOverQueriesAndSkipsQueriesWithoutRelevantProducts) {
   RankingMetrics m({2});
   m.Add({1, 2}, JudgedQuery{0, {1}, {Grade::kExact}});                    // recall 1
