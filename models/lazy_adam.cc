@@ -1,5 +1,6 @@
 #include "models/lazy_adam.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -16,13 +17,17 @@ struct RowUpdate {
 
 // The row-wise update in one pass over raw memory. LibTorch 1.13's CPU index_select /
 // index_copy_ / index_add_ on a table go row by row through tensor operations and cost more
-// than the whole forward and backward pass for the ~20K rows a batch touches.
+// than the whole forward and backward pass for the ~20K rows a batch touches. A dense parameter
+// is one row of param.numel() columns: one pass instead of the eight tensor operations (and
+// their temporaries) of torch's Adam, which ran on every rank for every dense parameter.
+// out: null, or [rows.numel(), cols] that receives the updated rows.
 template <typename T>
 void UpdateRowsCpu(const RowUpdate& u, const torch::Tensor& rows, const torch::Tensor& grad,
-                   torch::Tensor& param, torch::Tensor& m, torch::Tensor& v) {
-  TORCH_CHECK(param.is_contiguous() && m.is_contiguous() && v.is_contiguous(),
-              "LazyAdam needs contiguous tables");
-  const int64_t n = rows.numel(), cols = param.size(1);
+                   int64_t cols, torch::Tensor& param, torch::Tensor& m, torch::Tensor& v, T* out) {
+  TORCH_CHECK(
+      param.is_contiguous() && m.is_contiguous() && v.is_contiguous() && grad.is_contiguous(),
+      "LazyAdam needs contiguous tables");
+  const int64_t n = rows.numel();
   const int64_t* row = rows.data_ptr<int64_t>();
   const T* g = grad.data_ptr<T>();
   T* p = param.data_ptr<T>();
@@ -50,7 +55,15 @@ void UpdateRowsCpu(const RowUpdate& u, const torch::Tensor& rows, const torch::T
       const T vc = vv[offset + c] = b2 * vv[offset + c] + c2 * gi[c] * gi[c];
       p[offset + c] -= step * mc / (std::sqrt(vc) * inv_sqrt_bias2 + eps);
     }
+    if (out != nullptr) std::copy(p + offset, p + offset + cols, out + i * cols);
   }
+}
+
+template <typename T>
+void UpdateCpu(const RowUpdate& u, const torch::Tensor& rows, const torch::Tensor& grad,
+               int64_t cols, torch::Tensor& param, torch::Tensor& m, torch::Tensor& v,
+               const torch::Tensor& out) {
+  UpdateRowsCpu<T>(u, rows, grad, cols, param, m, v, out.defined() ? out.data_ptr<T>() : nullptr);
 }
 
 }  // namespace
@@ -63,18 +76,31 @@ LazyAdam::LazyAdam(std::vector<std::pair<std::string, torch::Tensor>> params,
   }
 }
 
-void LazyAdam::Step(double lr) {
+void LazyAdam::Step(double lr, const std::map<std::string, torch::Tensor>& updated_rows) {
   ++steps_;
   const double b1 = options_.beta1, b2 = options_.beta2;
   const double bias1 = 1.0 - std::pow(b1, static_cast<double>(steps_));
   const double bias2 = 1.0 - std::pow(b2, static_cast<double>(steps_));
   const double step_size = lr / bias1;
   const double sqrt_bias2 = std::sqrt(bias2);
+  const RowUpdate u{b1, b2, options_.eps, step_size, sqrt_bias2};
   torch::NoGradGuard no_grad;
   for (Slot& s : slots_) {
     const torch::Tensor& grad = s.param.grad();
     if (!grad.defined()) continue;
+    const bool cpu = s.param.is_cpu() && (s.param.scalar_type() == torch::kFloat32 ||
+                                          s.param.scalar_type() == torch::kFloat64);
     if (!grad.is_sparse()) {
+      if (cpu && s.param.is_contiguous()) {
+        const torch::Tensor row0 = torch::zeros({1}, torch::kInt64);
+        const torch::Tensor g = grad.contiguous();
+        if (s.param.scalar_type() == torch::kFloat32) {
+          UpdateCpu<float>(u, row0, g, s.param.numel(), s.param, s.m, s.v, torch::Tensor());
+        } else {
+          UpdateCpu<double>(u, row0, g, s.param.numel(), s.param, s.m, s.v, torch::Tensor());
+        }
+        continue;
+      }
       s.m.mul_(b1).add_(grad, 1.0 - b1);
       s.v.mul_(b2).addcmul_(grad, grad, 1.0 - b2);
       s.param.addcdiv_(s.m, (s.v.sqrt() / sqrt_bias2).add_(options_.eps), -step_size);
@@ -84,12 +110,18 @@ void LazyAdam::Step(double lr) {
                 s.name, " must be coalesced and row-sparse");
     const torch::Tensor rows = grad._indices().reshape({-1}).contiguous();
     const torch::Tensor g = grad._values().contiguous();
+    const auto out_it = updated_rows.find(s.name);
+    const torch::Tensor out = out_it == updated_rows.end() ? torch::Tensor() : out_it->second;
+    TORCH_CHECK(!out.defined() ||
+                    (out.is_contiguous() && out.dim() == 2 && out.size(0) == rows.numel() &&
+                     out.size(1) == s.param.size(1) && out.scalar_type() == s.param.scalar_type()),
+                "LazyAdam: updated_rows of ", s.name, " is not a contiguous [", rows.numel(), ", ",
+                s.param.size(1), "] ", s.param.scalar_type(), " tensor");
     if (rows.numel() == 0) continue;
-    const RowUpdate u{b1, b2, options_.eps, step_size, sqrt_bias2};
-    if (s.param.is_cpu() && s.param.scalar_type() == torch::kFloat32) {
-      UpdateRowsCpu<float>(u, rows, g, s.param, s.m, s.v);
-    } else if (s.param.is_cpu() && s.param.scalar_type() == torch::kFloat64) {
-      UpdateRowsCpu<double>(u, rows, g, s.param, s.m, s.v);
+    if (cpu && s.param.scalar_type() == torch::kFloat32) {
+      UpdateCpu<float>(u, rows, g, s.param.size(1), s.param, s.m, s.v, out);
+    } else if (cpu) {
+      UpdateCpu<double>(u, rows, g, s.param.size(1), s.param, s.m, s.v, out);
     } else {
       // Other devices: gather the touched rows' moments, update them, scatter them back.
       torch::Tensor m = s.m.index_select(0, rows).mul_(b1).add_(g, 1.0 - b1);
@@ -98,6 +130,7 @@ void LazyAdam::Step(double lr) {
       s.v.index_copy_(0, rows, v);
       torch::Tensor update = m.div_(v.sqrt_().div_(sqrt_bias2).add_(options_.eps));
       s.param.index_add_(0, rows, update, -step_size);
+      if (out.defined()) out.copy_(s.param.index_select(0, rows));
     }
   }
 }

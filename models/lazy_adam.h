@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,7 +36,11 @@ class LazyAdam {
   // One update with learning rate lr from each parameter's grad(): skipped when undefined;
   // row-wise when sparse (must be coalesced, one sparse dimension). Bias correction uses the
   // number of Step() calls so far, for dense and sparse parameters alike. Not collective.
-  void Step(double lr);
+  // updated_rows: for the sparse parameters it names, a contiguous [gradient rows, cols] tensor
+  // (the parameter's dtype and device; undefined = none) that receives the updated rows too, in
+  // the gradient's row order: what the data-parallel trainer sends to the other ranks, written
+  // while the row is at hand instead of read back from the table.
+  void Step(double lr, const std::map<std::string, torch::Tensor>& updated_rows = {});
 
   int64_t steps() const { return steps_; }
 

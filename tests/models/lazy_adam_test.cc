@@ -49,6 +49,21 @@ TEST(LazyAdamTest, SparseStepUpdatesTouchedRowsOnlyAsDenseAdamWould) {
   EXPECT_EQ(sparse.steps(), 2);
 }
 
+TEST(LazyAdamTest, WritesUpdatedRowsWhereAsked) {
+  torch::manual_seed(3);
+  torch::Tensor table = torch::randn({6, 4}).requires_grad_();
+  table.mutable_grad() =
+      torch::sparse_coo_tensor(torch::tensor({{4, 1}}), torch::randn({2, 4}), table.sizes())
+          .coalesce();
+  LazyAdam adam({{"table", table}}, LazyAdamOptions{});
+  torch::Tensor out = torch::full({2, 4}, -7.0f);
+  adam.Step(0.1, {{"table", out}});
+  // Coalesced rows come in row order: 1, then 4.
+  EXPECT_TRUE(torch::equal(out[0], table.detach()[1]));
+  EXPECT_TRUE(torch::equal(out[1], table.detach()[4]));
+  EXPECT_THROW(adam.Step(0.1, {{"table", torch::zeros({3, 4})}}), c10::Error);  // wrong rows
+}
+
 TEST(LazyAdamTest, RefusesUncoalescedSparseGradients) {
   torch::Tensor table = torch::zeros({3, 2}).requires_grad_();
   LazyAdam adam({{"table", table}}, LazyAdamOptions{});
