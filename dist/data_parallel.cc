@@ -150,28 +150,10 @@ torch::Tensor CoalesceRows(const RowRuns& in, const torch::Tensor& table) {
   return CoalesceRowsCpu<float>(in, table);
 }
 
-// Copies between table rows and a [n, cols] block. LibTorch 1.13's CPU index_select and
-// index_copy_ go row by row through tensor operations; on the CPU a memcpy per row does it, with
-// the table rows (scattered over tens of megabytes: cache misses) fetched a few rows ahead.
+// Copies a [n, cols] block into table rows. LibTorch 1.13's CPU index_copy_ goes row by row
+// through tensor operations; on the CPU a memcpy per row does it, with the table rows (scattered
+// over tens of megabytes: cache misses) fetched a few rows ahead, every cache line of them.
 constexpr int64_t kRowsAhead = 4;
-
-// out: [rows.numel(), cols], contiguous.
-void GatherRows(const torch::Tensor& table, const torch::Tensor& rows, torch::Tensor out) {
-  torch::NoGradGuard no_grad;
-  if (!table.is_cpu()) {
-    torch::index_select_out(out, table, 0, rows);
-    return;
-  }
-  RECSYS_CHECK(table.is_contiguous() && out.is_contiguous(), "GatherRows needs contiguous tensors");
-  const int64_t n = rows.numel(), row_bytes = table.size(1) * table.element_size();
-  const int64_t* row = rows.data_ptr<int64_t>();
-  const auto* from = static_cast<const char*>(table.data_ptr());
-  auto* to = static_cast<char*>(out.data_ptr());
-  for (int64_t i = 0; i < n; ++i) {
-    if (i + kRowsAhead < n) __builtin_prefetch(from + row[i + kRowsAhead] * row_bytes);
-    std::memcpy(to + i * row_bytes, from + row[i] * row_bytes, row_bytes);
-  }
-}
 
 void ScatterRows(const torch::Tensor& table, const torch::Tensor& rows,
                  const torch::Tensor& values) {
@@ -188,7 +170,10 @@ void ScatterRows(const torch::Tensor& table, const torch::Tensor& rows,
   const auto* from = static_cast<const char*>(values.data_ptr());
   auto* to = static_cast<char*>(target.data_ptr());
   for (int64_t i = 0; i < n; ++i) {
-    if (i + kRowsAhead < n) __builtin_prefetch(to + row[i + kRowsAhead] * row_bytes, 1);
+    if (i + kRowsAhead < n) {
+      const char* ahead = to + row[i + kRowsAhead] * row_bytes;
+      for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(ahead + b, 1);
+    }
     std::memcpy(to + row[i] * row_bytes, from + i * row_bytes, row_bytes);
   }
 }
@@ -429,14 +414,16 @@ std::vector<torch::Tensor> ReduceScatterSparseRows(const std::vector<torch::Tens
   return out;
 }
 
-void ShareUpdatedRows(const std::vector<torch::Tensor>& updated,
-                      const std::vector<torch::Tensor>& tables, Communicator& comm) {
-  constexpr const char* kOp = "ShareUpdatedRows";
+UpdatedRowsShare::UpdatedRowsShare(const std::vector<torch::Tensor>& updated,
+                                   const std::vector<torch::Tensor>& tables, Communicator& comm)
+    : tables_(tables), comm_(comm) {
+  constexpr const char* kOp = "UpdatedRowsShare";
   RECSYS_CHECK(updated.size() == tables.size(),
                kOp << ": " << updated.size() << " row lists for " << tables.size() << " tables");
   CheckTables(tables, comm, kOp);
   const auto num_tables = static_cast<int64_t>(tables.size());
   const int world = comm.size();
+  values_.resize(num_tables);
   if (num_tables == 0 || world == 1) return;
 
   std::vector<int64_t> my_rows(num_tables);
@@ -445,30 +432,34 @@ void ShareUpdatedRows(const std::vector<torch::Tensor>& updated,
                  kOp << ": rows of table " << t << " must be a 1-D int64 tensor");
     my_rows[t] = updated[t].numel();
   }
-  const std::vector<int64_t> rows =
-      ExchangeRowCounts(my_rows, /*all_to_all=*/false, tables[0].device(), comm);
-  std::vector<int64_t> bytes(world, 0);
+  rows_ = ExchangeRowCounts(my_rows, /*all_to_all=*/false, tables[0].device(), comm);
+  bytes_.assign(world, 0);
   for (int r = 0; r < world; ++r) {
     for (int64_t t = 0; t < num_tables; ++t) {
-      bytes[r] += RowBlockBytes(tables[t], rows[r * num_tables + t]);
+      bytes_[r] += RowBlockBytes(tables[t], rows_[r * num_tables + t]);
     }
   }
-  torch::Tensor all = torch::empty({std::accumulate(bytes.begin(), bytes.end(), int64_t{0})},
-                                   tables[0].options().dtype(torch::kUInt8));
-  // This rank's block goes straight into its place in the all-gather's buffer.
-  const int rank = comm.rank();
-  int64_t offset = std::accumulate(bytes.begin(), bytes.begin() + rank, int64_t{0});
+  message_ = torch::empty({std::accumulate(bytes_.begin(), bytes_.end(), int64_t{0})},
+                          tables[0].options().dtype(torch::kUInt8));
+  // This rank's block is written at its place in the all-gather's buffer.
+  int64_t offset = std::accumulate(bytes_.begin(), bytes_.begin() + comm.rank(), int64_t{0});
   for (int64_t t = 0; t < num_tables; ++t) {
-    auto [i, v] = RowBlockAt(all, tables[t], my_rows[t], &offset);
+    auto [i, v] = RowBlockAt(message_, tables[t], my_rows[t], &offset);
     i.copy_(updated[t]);
-    GatherRows(tables[t], updated[t].contiguous(), v);
+    values_[t] = v;
   }
-  comm.AllGatherVInPlace(all.data_ptr(), bytes, DataType::kUInt8);
-  offset = 0;
+}
+
+void UpdatedRowsShare::Finish() {
+  const auto num_tables = static_cast<int64_t>(tables_.size());
+  const int world = comm_.size(), rank = comm_.rank();
+  if (num_tables == 0 || world == 1) return;
+  comm_.AllGatherVInPlace(message_.data_ptr(), bytes_, DataType::kUInt8);
+  int64_t offset = 0;
   for (int r = 0; r < world; ++r) {
     for (int64_t t = 0; t < num_tables; ++t) {
-      auto [i, v] = RowBlockAt(all, tables[t], rows[r * num_tables + t], &offset);
-      if (r != rank) ScatterRows(tables[t], i, v);
+      auto [i, v] = RowBlockAt(message_, tables_[t], rows_[r * num_tables + t], &offset);
+      if (r != rank) ScatterRows(tables_[t], i, v);
     }
   }
 }

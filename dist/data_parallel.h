@@ -34,7 +34,7 @@ void AllReduceSum(const std::vector<torch::Tensor>& tensors, Communicator& comm,
 // Sharded update of row-sparse (embedding) tables. Every rank holds every table whole, but each
 // row has one owner: the rank whose block OwnedRows() holds it. A step's sparse gradients are
 // summed on their owners only (ReduceScatterSparseRows), each owner updates its own rows, and the
-// updated rows are sent to everybody (ShareUpdatedRows). Every rank thus does 1/N of the summing
+// updated rows are sent to everybody (UpdatedRowsShare). Every rank thus does 1/N of the summing
 // and of the optimiser's work, instead of all of it, and each touched row crosses the network
 // twice (its gradient to the owner, its new value back) instead of once per rank that touched it.
 // Optimiser state (Adam's moments) is up to date in owned rows only; GatherOwnedRows collects it.
@@ -57,12 +57,37 @@ std::vector<torch::Tensor> ReduceScatterSparseRows(const std::vector<torch::Tens
                                                    const std::vector<torch::Tensor>& tables,
                                                    Communicator& comm);
 
-// Rank r passes updated[i], the indices (int64) of the rows of tables[i] it changed (its own rows,
-// as ReduceScatterSparseRows gave them); afterwards every rank's tables hold every rank's changed
-// rows. Two collectives for all tables: the row counts, then one all-gather of indices and rows,
-// in place (each rank gathers its rows from its tables straight into its block of the buffer).
-void ShareUpdatedRows(const std::vector<torch::Tensor>& updated,
-                      const std::vector<torch::Tensor>& tables, Communicator& comm);
+// Sends the rows each rank changed (its own rows, as ReduceScatterSparseRows gave them) to every
+// rank, in two halves so that the optimiser writes this rank's new rows straight into the message:
+// read back from the tables they would cost a second pass over rows scattered over tens of
+// megabytes. Two collectives for all tables: the row counts (constructor), then one all-gather of
+// indices and rows, in place (Finish). On one rank there is nothing to send: both are no-ops.
+class UpdatedRowsShare {
+ public:
+  // COLLECTIVE. updated[i]: the indices (int64, 1-D) of the rows of tables[i] this rank changes.
+  // tables must outlive the object.
+  UpdatedRowsShare(const std::vector<torch::Tensor>& updated,
+                   const std::vector<torch::Tensor>& tables, Communicator& comm);
+  UpdatedRowsShare(const UpdatedRowsShare&) = delete;
+  UpdatedRowsShare& operator=(const UpdatedRowsShare&) = delete;
+
+  // Not collective. Where this rank's new values of table i go before Finish(): a contiguous
+  // [updated[i].numel(), cols] tensor of the table's dtype, row k for row updated[i][k]. Undefined
+  // on one rank.
+  const torch::Tensor& values(size_t i) const { return values_.at(i); }
+
+  // COLLECTIVE. Afterwards every rank's tables hold every rank's changed rows (its own rows are
+  // not written: they are the caller's, already in its tables).
+  void Finish();
+
+ private:
+  std::vector<torch::Tensor> tables_;
+  Communicator& comm_;
+  std::vector<int64_t> rows_;   // [rank][table]: rows each rank sends
+  std::vector<int64_t> bytes_;  // [rank]: its block of the message
+  torch::Tensor message_;       // every rank's block, in rank order (uint8)
+  std::vector<torch::Tensor> values_;
+};
 
 // Copies each rank's owned block (OwnedRows) of every table into rank 0's tables, so that rank 0
 // holds the whole of a row-sharded state (to write a checkpoint). One gather per table, received

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "core/error.h"
@@ -95,16 +96,13 @@ double DataParallelTrainer::Step(const torch::Tensor& local_loss) {
   last_seconds_.backward = seconds_since(start);
   start = Clock::now();
 
-  // 2. Dense gradients and the loss, summed in fused buckets (the same order on every rank).
+  // 2. Dense gradients, summed in fused buckets (the same order on every rank).
   std::vector<torch::Tensor> dense;
   for (Param& p : params_) {
     if (p.sparse) continue;
     if (!p.tensor.grad().defined()) p.tensor.mutable_grad() = torch::zeros_like(p.tensor);
     dense.push_back(p.tensor.grad());
   }
-  const torch::TensorOptions float64 = torch::dtype(torch::kFloat64).device(device_);
-  torch::Tensor loss = local_loss.detach().reshape({1}).to(float64).clone();
-  dense.push_back(loss);
   dist::AllReduceSum(dense, comm_, options_.bucket_bytes);
 
   // 3. Each rank's own rows of the sparse gradients, summed over the ranks.
@@ -121,16 +119,19 @@ double DataParallelTrainer::Step(const torch::Tensor& local_loss) {
   start = Clock::now();
 
   // 4. Clip by the global norm: the dense part is whole on every rank, the sparse part is summed
-  //    over the rows' owners.
+  //    over the rows' owners. The loss (for the caller) is summed in the same message.
   double dense_squared = 0, sparse_squared = 0;
   for (Param& p : params_) {
     const torch::Tensor& g = p.sparse ? p.tensor.grad()._values() : p.tensor.grad();
     const double norm = g.norm().item<double>();
     (p.sparse ? sparse_squared : dense_squared) += norm * norm;
   }
-  torch::Tensor summed_squares = torch::tensor({sparse_squared}, float64);
-  dist::AllReduceSum({summed_squares}, comm_, options_.bucket_bytes);
-  last_norm_ = std::sqrt(dense_squared + summed_squares.item<double>());
+  const torch::TensorOptions float64 = torch::dtype(torch::kFloat64).device(device_);
+  const torch::Tensor sums = torch::cat(
+      {torch::tensor({sparse_squared}, float64), local_loss.detach().reshape({1}).to(float64)});
+  dist::AllReduceSum({sums}, comm_, options_.bucket_bytes);
+  const torch::Tensor host_sums = sums.cpu();
+  last_norm_ = std::sqrt(dense_squared + host_sums[0].item<double>());
   if (options_.clip_norm > 0 && last_norm_ > options_.clip_norm) {
     const double factor = options_.clip_norm / (last_norm_ + 1e-6);
     torch::NoGradGuard no_grad;
@@ -143,16 +144,25 @@ double DataParallelTrainer::Step(const torch::Tensor& local_loss) {
     }
   }
 
-  // 5. The update, then every rank's updated rows to everybody.
-  adam_.Step(learning_rate());
-  ++step_;
-  last_seconds_.update = seconds_since(start);
-  start = Clock::now();
+  // 5. The update, which writes this rank's updated rows into the message that then sends them to
+  //    everybody.
   std::vector<torch::Tensor> updated;
   for (const torch::Tensor& g : owned) updated.push_back(g._indices().reshape({-1}));
-  dist::ShareUpdatedRows(updated, sparse_tables, comm_);
-  last_seconds_.share = seconds_since(start);
-  return loss.item<double>();
+  Clock::time_point share_start = Clock::now();
+  dist::UpdatedRowsShare share(updated, sparse_tables, comm_);
+  std::map<std::string, torch::Tensor> updated_rows;
+  size_t table = 0;
+  for (const Param& p : params_) {
+    if (p.sparse) updated_rows[p.name] = share.values(table++);
+  }
+  double share_seconds = seconds_since(share_start);
+  adam_.Step(learning_rate(), updated_rows);
+  ++step_;
+  last_seconds_.update = seconds_since(start) - share_seconds;
+  start = Clock::now();
+  share.Finish();
+  last_seconds_.share = share_seconds + seconds_since(start);
+  return host_sums[1].item<double>();
 }
 
 void DataParallelTrainer::Save(H5Writer* out) {

@@ -6,14 +6,16 @@
 //  1. The caller computes this rank's share of the loss: the sum of its examples' losses divided
 //     by the GLOBAL batch size. The global loss (the batch mean) is then the sum of the shares,
 //     and its gradient the sum of the ranks' gradients, whatever the number of ranks.
-//  2. Step() runs backward; the dense gradients (and the loss, for logging) are summed over the
-//     ranks in fused buckets, so every rank holds the whole dense gradient.
+//  2. Step() runs backward; the dense gradients are summed over the ranks in fused buckets, so
+//     every rank holds the whole dense gradient.
 //  3. Sparse embedding gradients are reduce-scattered by row owner (dist::OwnedRows): each rank
 //     receives the summed gradient of the touched rows it owns, and only those.
 //  4. The gradient is clipped by its global norm: the dense part's norm is the same everywhere,
-//     the sparse parts' squared norms are summed over the owners.
+//     the sparse parts' squared norms are summed over the owners (with the loss, for logging, in
+//     the same all-reduce).
 //  5. LazyAdam updates the dense parameters (every rank, identically) and each rank's own touched
-//     rows; the updated rows are then sent to every rank (dist::ShareUpdatedRows).
+//     rows, writing the updated rows into the message that then sends them to every rank
+//     (dist::UpdatedRowsShare).
 // Rank 0's initial parameters are broadcast at construction, so all ranks hold the same
 // parameters after every step, equal (to float rounding) to those one rank would compute on
 // the same global batches. The sparse tables' Adam moments are current only in the rows a rank

@@ -124,8 +124,9 @@ TEST_F(DataParallelTest, SparseRowSumsAreTheSameAsOnOneRank) {
 }
 
 TEST_F(DataParallelTest, UpdatedRowsReachEveryRank) {
-  // Rank r "updates" the even rows of its block to r + 1; the other rows keep their own value
-  // (rank-specific here, to show they are not touched).
+  // Rank r "updates" the even rows of its block to r + 1, writing them into its own table and
+  // into the message; the other rows keep their own value (rank-specific here, to show they are
+  // not touched).
   std::vector<torch::Tensor> tables = {torch::full({9, 2}, -1.0 - rank_),
                                        torch::full({3, 5}, -1.0 - rank_, torch::kFloat64)};
   std::vector<torch::Tensor> updated;
@@ -138,7 +139,16 @@ TEST_F(DataParallelTest, UpdatedRowsReachEveryRank) {
     for (int64_t row : rows) table[row] = rank_ + 1.0;
     updated.push_back(torch::tensor(rows, torch::kInt64));
   }
-  ShareUpdatedRows(updated, tables, comm_);
+  UpdatedRowsShare share(updated, tables, comm_);
+  for (size_t t = 0; t < tables.size(); ++t) {
+    ASSERT_EQ(share.values(t).defined(), world_ > 1);
+    if (!share.values(t).defined()) continue;
+    EXPECT_EQ(share.values(t).sizes(),
+              (std::vector<int64_t>{updated[t].numel(), tables[t].size(1)}));
+    EXPECT_EQ(share.values(t).scalar_type(), tables[t].scalar_type());
+    share.values(t).fill_(rank_ + 1.0);
+  }
+  share.Finish();
   for (const torch::Tensor& table : tables) {
     for (int64_t row = 0; row < table.size(0); ++row) {
       int owner = 0;
