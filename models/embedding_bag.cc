@@ -1,5 +1,6 @@
 #include "models/embedding_bag.h"
 
+#include <cstring>
 #include <vector>
 
 #include "core/error.h"
@@ -24,6 +25,36 @@ void BagsOf(const torch::Tensor& offsets, int64_t num_ids, std::vector<int64_t>*
   }
 }
 
+// out[0, width) += scale * src[0, width). The backward's inner loop, once per id occurrence
+// (~40K a batch): written with vector lanes because -O2 vectorises no loop of run-time length
+// itself, and the scalar loop cost a fifth of a one-rank step. The same multiply and add per
+// element as the scalar loop, so the same result to the bit.
+template <typename T>
+struct VectorOf;
+template <>
+struct VectorOf<float> {
+  typedef float type __attribute__((vector_size(32)));
+};
+template <>
+struct VectorOf<double> {
+  typedef double type __attribute__((vector_size(32)));
+};
+
+template <typename T>
+void AddScaled(T* out, const T* src, T scale, int64_t width) {
+  using Lanes = typename VectorOf<T>::type;
+  constexpr auto kLanes = static_cast<int64_t>(sizeof(Lanes) / sizeof(T));
+  int64_t c = 0;
+  for (; c + kLanes <= width; c += kLanes) {
+    Lanes o, x;
+    std::memcpy(&o, out + c, sizeof(Lanes));
+    std::memcpy(&x, src + c, sizeof(Lanes));
+    o += scale * x;
+    std::memcpy(out + c, &o, sizeof(Lanes));
+  }
+  for (; c < width; ++c) out[c] += scale * src[c];
+}
+
 template <typename T>
 torch::Tensor MeanBagGradientCpu(const torch::Tensor& grad, const torch::Tensor& ids,
                                  const torch::Tensor& offsets, int64_t rows) {
@@ -46,9 +77,7 @@ torch::Tensor MeanBagGradientCpu(const torch::Tensor& grad, const torch::Tensor&
       out += width;
     }
     const int64_t bag = bag_of[PositionOf(order[i])];
-    const T scale = static_cast<T>(inverse_length[bag]);
-    const T* src = g + bag * width;
-    for (int64_t c = 0; c < width; ++c) out[c] += scale * src[c];
+    AddScaled(out, g + bag * width, static_cast<T>(inverse_length[bag]), width);
   }
   return torch::sparse_coo_tensor(out_index, out_values, {rows, width})._coalesced_(true);
 }
