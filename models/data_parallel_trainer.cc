@@ -148,14 +148,14 @@ double DataParallelTrainer::Step(const torch::Tensor& local_loss) {
   //    everybody.
   std::vector<torch::Tensor> updated;
   for (const torch::Tensor& g : owned) updated.push_back(g._indices().reshape({-1}));
-  Clock::time_point share_start = Clock::now();
+  const Clock::time_point share_start = Clock::now();
   dist::UpdatedRowsShare share(updated, sparse_tables, comm_);
   std::map<std::string, torch::Tensor> updated_rows;
   size_t table = 0;
   for (const Param& p : params_) {
     if (p.sparse) updated_rows[p.name] = share.values(table++);
   }
-  double share_seconds = seconds_since(share_start);
+  const double share_seconds = seconds_since(share_start);
   adam_.Step(learning_rate(), updated_rows);
   ++step_;
   last_seconds_.update = seconds_since(start) - share_seconds;
