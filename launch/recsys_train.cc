@@ -34,6 +34,7 @@ struct TrainCommand {
   serve::FusionOptions fusion;
   std::string relevant_grade = "E";
   std::string gains;
+  std::string cutoffs;
 };
 
 // Parses the command line; returns false after printing help.
@@ -117,6 +118,10 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
        "hybrid rows: weight of the bm25 list against the dense list's 1")
       ("relevant-grade", po::value(&c->relevant_grade)->default_value(c->relevant_grade),
        "the lowest grade counted as relevant: E (exact) | S (substitute) | C (complement)")
+      ("cutoffs", po::value(&c->cutoffs),
+       "Precision@K and Recall@K columns, e.g. '10,50,100,200' (default 5,10,50,100); lists are "
+       "retrieved to the largest, at least 50, and the hybrid rows take half and all of it from "
+       "each source")
       ("gains", po::value(&c->gains),
        "NDCG gains per grade, e.g. 'E=1,S=0.1,C=0.01,I=0' (the default; grades left out keep "
        "theirs)");
@@ -192,12 +197,11 @@ void CheckStageInputs(const TrainCommand& c) {
   if (c.nprobe < 1) throw UsageError("--nprobe must be at least 1");
   if (!(c.fusion.lexical_weight >= 0)) throw UsageError("--lexical-weight must be at least 0");
   RelevantGrade(c.relevant_grade);
-  if (!c.gains.empty()) {
-    try {
-      models::ParseGradeGains(c.gains);
-    } catch (const Error& e) {
-      throw UsageError(e.what());
-    }
+  try {
+    if (!c.gains.empty()) models::ParseGradeGains(c.gains);
+    if (!c.cutoffs.empty()) models::ParseCutoffs(c.cutoffs);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
   }
   if (Runs(c, "index") && !Runs(c, "embed")) {
     need(fs::exists(c.index.vectors_path),
@@ -262,8 +266,9 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
     e.seed = c.recall.seed;
     e.nprobe = c.nprobe;
     e.fusion = c.fusion;
-    e.relevant_from = RelevantGrade(c.relevant_grade);
-    if (!c.gains.empty()) e.gains = models::ParseGradeGains(c.gains);
+    e.metrics.relevant_from = RelevantGrade(c.relevant_grade);
+    if (!c.gains.empty()) e.metrics.gains = models::ParseGradeGains(c.gains);
+    if (!c.cutoffs.empty()) e.metrics.cutoffs = models::ParseCutoffs(c.cutoffs);
     e.index = c.index;
     models::RecallTable table = serve::RunRecallEval(e, *comm);
     if (comm->rank() == 0) std::cout << models::FormatRecallTable(table) << std::flush;

@@ -19,7 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 constexpr int kRoot = 0;
-constexpr int64_t kCandidates = 100;  // each source's top M: the table's deepest cut-off
 
 // Ranked lists computed beforehand (through the collective serving path), answered per query row.
 class ListRetriever : public models::Retriever {
@@ -121,13 +120,14 @@ models::RecallTable RunRecallEval(const RecallEvalOptions& options, dist::Commun
     for (const models::JudgedQuery& q : test) texts.push_back(dataset.queries.text[q.query]);
   }
   const auto query_rows = static_cast<int64_t>(dataset.queries.size());
+  const int64_t depth = models::RetrievalDepth(options.metrics);  // each source's top M
 
   std::vector<std::unique_ptr<models::Retriever>> owned;
   owned.push_back(std::make_unique<models::RandomRetriever>(dataset.products.size(), options.seed));
   owned.push_back(std::make_unique<models::PopularityRetriever>(dataset));
   // One collective search of every test query through the serving path.
   auto served = [&](RecallService& service, const std::string& name, RecallMode mode, Fusion fusion,
-                    int64_t candidates = kCandidates) {
+                    int64_t candidates) {
     RecallOptions recall;
     recall.mode = mode;
     recall.candidates = candidates;
@@ -151,7 +151,7 @@ models::RecallTable RunRecallEval(const RecallEvalOptions& options, dist::Commun
   if (indexed) {
     RecallService service(options.out, comm);
     deployed = service.model_version();
-    served(service, "bm25", RecallMode::kLexical, Fusion::kReciprocalRank);
+    served(service, "bm25", RecallMode::kLexical, Fusion::kReciprocalRank, depth);
   }
   const std::string ivf = " ivf nprobe=" + std::to_string(options.nprobe);
   for (models::RecallVariant variant : models::ParseVariants(options.variant)) {
@@ -166,11 +166,11 @@ models::RecallTable RunRecallEval(const RecallEvalOptions& options, dist::Commun
                                    dataset, comm));
     if (!indexed) continue;
     RecallService service(RunWithIndexOf(options, variant, deployed, comm), comm);
-    served(service, name + ivf, RecallMode::kDense, Fusion::kReciprocalRank);
+    served(service, name + ivf, RecallMode::kDense, Fusion::kReciprocalRank, depth);
     if (service.model_version() != deployed) continue;
-    // M = 50 from each source: a union of at most 100, the same budget as the single sources'
-    // top 100 (its Recall@100 is the whole union's); M = 100: the fused top 100 of up to 200.
-    for (int64_t m : {kCandidates / 2, kCandidates}) {
+    // M = depth / 2 from each source: a union of at most depth, the single sources' budget (its
+    // Recall@depth is the whole union's); M = depth: the fused top depth of up to 2 x depth.
+    for (int64_t m : {depth / 2, depth}) {
       for (Fusion fusion : {Fusion::kReciprocalRank, Fusion::kScore}) {
         served(service,
                std::string("hybrid ") + FusionName(fusion) + " M=" + std::to_string(m) + " (" +
@@ -181,9 +181,8 @@ models::RecallTable RunRecallEval(const RecallEvalOptions& options, dist::Commun
   }
   std::vector<const models::Retriever*> retrievers;
   for (const auto& r : owned) retrievers.push_back(r.get());
-  models::RecallTable table =
-      models::EvaluateRecall(dataset, data::Split::kTest, retrievers, comm,
-                             /*show_progress=*/true, options.relevant_from, options.gains);
+  models::RecallTable table = models::EvaluateRecall(dataset, data::Split::kTest, retrievers, comm,
+                                                     /*show_progress=*/true, options.metrics);
   if (root) models::WriteRecallTable(table, (fs::path(options.out) / "results").string());
   return table;
 }

@@ -20,8 +20,9 @@ struct RecallEvalOptions {
   uint64_t seed = 1;            // seed of the random baseline
   int64_t nprobe = kDefaultNprobe;  // clusters probed per query, as served
   FusionOptions fusion;             // the hybrid rows' (their fusion method is each row's)
-  data::Grade relevant_from = data::Grade::kExact;  // the lowest grade counted as relevant
-  models::GradeGains gains;                         // NDCG gains
+  // Relevance, gains and cut-offs; each source's top M is the deepest cut-off's depth
+  // (models::RetrievalDepth: 100 by default).
+  models::RecallMetricsOptions metrics;
   // How the indexes of the variants that are not deployed are built (RUN/eval/<variant>/):
   // the index stage's settings, so that every variant is searched the same way.
   shards::IndexBuildOptions index;
@@ -34,9 +35,9 @@ struct RecallEvalOptions {
 //    router: the deployed index RUN/index for the variant it was built from, an index built
 //    with options.index under RUN/eval/<v>/ for the others);
 //  - "bm25" from the lexical index in RUN/index, and the deployed variant's hybrid candidates
-//    "hybrid rrf M=..." and "hybrid score M=..." (serve/candidate_fusion.h): the top 50 of both
-//    sources (a union of at most 100, the single sources' budget) and the top 100 of both (the
-//    fused top 100 of up to 200);
+//    "hybrid rrf M=..." and "hybrid score M=..." (serve/candidate_fusion.h): with D =
+//    RetrievalDepth (100 by default), the top D / 2 of both sources (a union of at most D, the
+//    single sources' budget) and the top D of both (the fused top D of up to 2D);
 // all through RecallService, the serving path. Without RUN/index only the baselines and exact
 // rows are measured (with a warning). Rank 0 writes RUN/results/recall_metrics.{csv,md}.
 // Returns the table on every rank.

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -91,11 +92,11 @@ TEST(EvaluateRecallTest, HandComputedTable) {
   const RecallRow& r = table.rows[0];
   EXPECT_EQ(r.model, "stub");
   // Query 2 finds both relevant products in its top 5, query 3 none.
-  EXPECT_DOUBLE_EQ(r.precision_at_5, (2.0 / 5 + 0) / 2);
-  EXPECT_DOUBLE_EQ(r.precision_at_10, (2.0 / 10 + 0) / 2);
-  EXPECT_DOUBLE_EQ(r.recall_at_5, 0.5);
-  EXPECT_DOUBLE_EQ(r.recall_at_10, 0.5);
-  EXPECT_DOUBLE_EQ(r.recall_at_50, 0.5);
+  EXPECT_DOUBLE_EQ(r.precision.at(5), (2.0 / 5 + 0) / 2);
+  EXPECT_DOUBLE_EQ(r.precision.at(10), (2.0 / 10 + 0) / 2);
+  EXPECT_DOUBLE_EQ(r.recall.at(5), 0.5);
+  EXPECT_DOUBLE_EQ(r.recall.at(10), 0.5);
+  EXPECT_DOUBLE_EQ(r.recall.at(50), 0.5);
   EXPECT_DOUBLE_EQ(r.hit_rate_at_10, 0.5);
   // Query 2: S at position 1, E at 2 and 5; ideal E, E, S.
   const double dcg = 0.1 + 1 / std::log2(3.0) + 1 / std::log2(6.0);
@@ -182,11 +183,11 @@ TEST(EvaluateRecallTest, BaselinesOnAGeneratedDatasetAndRanksAgree) {
   EXPECT_GT(table.cold_queries, 5) << "the cold-start column needs queries to average over";
   const RecallRow &rnd = table.rows[0], &pop = table.rows[1], &lex = table.rows[2];
   // Every relevant product is in the judged list's top 15 (15 judged per query).
-  EXPECT_DOUBLE_EQ(lex.recall_at_50, 1.0);
-  EXPECT_DOUBLE_EQ(lex.recall_at_100, 1.0);
+  EXPECT_DOUBLE_EQ(lex.recall.at(50), 1.0);
+  EXPECT_DOUBLE_EQ(lex.recall.at(100), 1.0);
   EXPECT_DOUBLE_EQ(lex.cold_recall_at_50, 1.0);
-  EXPECT_LT(rnd.recall_at_50, 0.1);
-  EXPECT_GT(pop.recall_at_50, rnd.recall_at_50);
+  EXPECT_LT(rnd.recall.at(50), 0.1);
+  EXPECT_GT(pop.recall.at(50), rnd.recall.at(50));
 
   // Every rank count gives the 1-rank table, to the rounding of the re-ordered sums.
   EXPECT_EQ(alone.judged_queries, table.judged_queries);
@@ -194,15 +195,13 @@ TEST(EvaluateRecallTest, BaselinesOnAGeneratedDatasetAndRanksAgree) {
   EXPECT_EQ(alone.cold_queries, table.cold_queries);
   for (size_t i = 0; i < table.rows.size(); ++i) {
     const RecallRow &a = table.rows[i], &b = alone.rows[i];
-    const double metrics[][2] = {{a.precision_at_5, b.precision_at_5},
-                                 {a.precision_at_10, b.precision_at_10},
-                                 {a.recall_at_5, b.recall_at_5},
-                                 {a.recall_at_10, b.recall_at_10},
-                                 {a.recall_at_50, b.recall_at_50},
-                                 {a.recall_at_100, b.recall_at_100},
-                                 {a.ndcg_at_10, b.ndcg_at_10},
-                                 {a.hit_rate_at_10, b.hit_rate_at_10},
-                                 {a.cold_recall_at_50, b.cold_recall_at_50}};
+    std::vector<std::array<double, 2>> metrics = {{a.ndcg_at_10, b.ndcg_at_10},
+                                                  {a.hit_rate_at_10, b.hit_rate_at_10},
+                                                  {a.cold_recall_at_50, b.cold_recall_at_50}};
+    for (int k : {5, 10, 50, 100}) {
+      metrics.push_back({a.precision.at(k), b.precision.at(k)});
+      metrics.push_back({a.recall.at(k), b.recall.at(k)});
+    }
     for (const auto& m : metrics) {
       EXPECT_NEAR(m[0], m[1], 1e-12) << a.model;
       EXPECT_GE(m[0], 0.0) << a.model;
@@ -219,10 +218,10 @@ TEST(EvaluateRecallTest, BaselinesOnAGeneratedDatasetAndRanksAgree) {
         const QueryRecallRow& row = table.per_query[r * table.queries + q];
         EXPECT_EQ(row.model, table.rows[r].model);
         EXPECT_GE(row.relevant, 1);
-        recall_50 += row.recall_at_50;
+        recall_50 += row.recall.at(50);
         ndcg_10 += row.ndcg_at_10;
       }
-      EXPECT_NEAR(recall_50 / table.queries, table.rows[r].recall_at_50, 1e-12);
+      EXPECT_NEAR(recall_50 / table.queries, table.rows[r].recall.at(50), 1e-12);
       EXPECT_NEAR(ndcg_10 / table.queries, table.rows[r].ndcg_at_10, 1e-12);
     }
     EXPECT_EQ(table.per_query[0].query_id, alone.per_query[0].query_id);
@@ -230,10 +229,16 @@ TEST(EvaluateRecallTest, BaselinesOnAGeneratedDatasetAndRanksAgree) {
     EXPECT_TRUE(table.per_query.empty());
   }
   // Counting substitutes as relevant adds queries and relevant products, never removes them.
-  const RecallTable wider =
-      EvaluateRecall(d, Split::kTest, retrievers, world, false, data::Grade::kSubstitute);
+  RecallMetricsOptions substitutes;
+  substitutes.relevant_from = data::Grade::kSubstitute;
+  substitutes.cutoffs = {20, 200};  // cut-offs from the caller: lists retrieved to 200
+  const RecallTable wider = EvaluateRecall(d, Split::kTest, retrievers, world, false, substitutes);
   EXPECT_GE(wider.queries, table.queries);
-  EXPECT_EQ(wider.relevant_from, data::Grade::kSubstitute);
+  EXPECT_EQ(wider.metrics.relevant_from, data::Grade::kSubstitute);
+  EXPECT_EQ(wider.rows[2].recall.count(50), 0u);
+  EXPECT_DOUBLE_EQ(wider.rows[2].recall.at(20), 1.0);  // 15 judged per query: all in the top 20
+  EXPECT_GE(wider.rows[0].recall.at(200), wider.rows[0].recall.at(20));
+  EXPECT_TRUE(Mentions(FormatRecallTable(wider), {"recall@200 |", "top 200 per query"}));
   if (world.rank() == 0) {
     int64_t exact = 0, substitutes_too = 0;
     for (const QueryRecallRow& row : table.per_query) exact += row.relevant;
@@ -249,13 +254,25 @@ class WriteRecallTableTest : public recsys::testing::TempDirTest {
   static RecallTable Table() {
     RecallTable t;
     t.split = Split::kTest;
+    t.metrics.cutoffs = {10, 50};
     t.judged_queries = 12;
     t.queries = 10;
     t.cold_queries = 3;
-    t.rows.push_back({"bm25", 0.5, 0.25, 0.123456, 0.2, 0.6, 0.33333, 0.7, 0.45});
-    t.rows.push_back({"random", 0, 0, 0, 0, 0.01, 0, 0, 1});
-    t.per_query.push_back({"bm25", "q7", 2, 0.5, 1.0, 1.0, 0.61309});
-    t.per_query.push_back({"bm25", "q,\"8\"", 1, 0, 0, 1.0, 0});
+    RecallRow bm25;
+    bm25.model = "bm25";
+    bm25.precision = {{10, 0.25}, {50, 0.05}};
+    bm25.recall = {{10, 0.123456}, {50, 0.6}};
+    bm25.ndcg_at_10 = 0.33333;
+    bm25.hit_rate_at_10 = 0.7;
+    bm25.cold_recall_at_50 = 0.45;
+    RecallRow random;
+    random.model = "random";
+    random.precision = {{10, 0}, {50, 0}};
+    random.recall = {{10, 0}, {50, 0.01}};
+    random.cold_recall_at_50 = 1;
+    t.rows = {bm25, random};
+    t.per_query.push_back({"bm25", "q7", 2, {{10, 0.5}, {50, 1.0}}, 0.61309});
+    t.per_query.push_back({"bm25", "q,\"8\"", 1, {{10, 0}, {50, 0}}, 0});
     return t;
   }
   static std::string Read(const std::filesystem::path& path) {
@@ -270,10 +287,10 @@ TEST_F(WriteRecallTableTest, WritesCsvAndMarkdownIntoANewDirectory) {
   const std::filesystem::path out = dir_ / "run" / "results";
   WriteRecallTable(Table(), out.string());
   EXPECT_EQ(Read(out / "recall_metrics.csv"),
-            "model,precision@5,precision@10,recall@5,recall@10,recall@50,recall@100,ndcg@10,hr@10,"
-            "cold_recall@50,queries,cold_queries\n"
-            "bm25,0.5000,0.2500,0.1235,0.2000,0.6000,0.0000,0.3333,0.7000,0.4500,10,3\n"
-            "random,0.0000,0.0000,0.0000,0.0000,0.0100,0.0000,0.0000,0.0000,1.0000,10,3\n");
+            "model,precision@10,precision@50,recall@10,recall@50,ndcg@10,hr@10,cold_recall@50,"
+            "queries,cold_queries\n"
+            "bm25,0.2500,0.0500,0.1235,0.6000,0.3333,0.7000,0.4500,10,3\n"
+            "random,0.0000,0.0000,0.0000,0.0100,0.0000,0.0000,1.0000,10,3\n");
   const std::string md = Read(out / "recall_metrics.md");
   EXPECT_EQ(md, FormatRecallTable(Table()));
   std::istringstream lines(md);
@@ -281,29 +298,37 @@ TEST_F(WriteRecallTableTest, WritesCsvAndMarkdownIntoANewDirectory) {
   std::getline(lines, header);
   std::getline(lines, rule);
   std::getline(lines, row);
-  EXPECT_EQ(
-      header,
-      "| model | precision@5 | precision@10 | recall@5 | recall@10 | recall@50 | recall@100 | "
-      "ndcg@10 | hr@10 | cold_recall@50 | queries | cold_queries |");
-  EXPECT_EQ(rule, "|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  EXPECT_EQ(header,
+            "| model | precision@10 | precision@50 | recall@10 | recall@50 | ndcg@10 | hr@10 | "
+            "cold_recall@50 | queries | cold_queries |");
+  EXPECT_EQ(rule, "|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   EXPECT_EQ(row,
-            "| bm25 | 0.5000 | 0.2500 | 0.1235 | 0.2000 | 0.6000 | 0.0000 | 0.3333 | 0.7000 | "
-            "0.4500 | 10 | 3 |");
+            "| bm25 | 0.2500 | 0.0500 | 0.1235 | 0.6000 | 0.3333 | 0.7000 | 0.4500 | 10 | 3 |");
   EXPECT_TRUE(
       Mentions(md, {"Split test: 12 judged queries", "over the 10", "grade >= Exact", "cold-start",
                     "never judged for a train or valid query", "the 3 queries"}));
   EXPECT_EQ(Read(out / "recall_per_query.csv"),
-            "model,query_id,relevant,recall@10,recall@50,recall@100,ndcg@10\n"
-            "bm25,q7,2,0.5000,1.0000,1.0000,0.6131\n"
-            "bm25,\"q,\"\"8\"\"\",1,0.0000,0.0000,1.0000,0.0000\n");
+            "model,query_id,relevant,recall@10,recall@50,ndcg@10\n"
+            "bm25,q7,2,0.5000,1.0000,0.6131\n"
+            "bm25,\"q,\"\"8\"\"\",1,0.0000,0.0000,0.0000\n");
   // Only the three files: no temporary left behind. Writing again replaces them.
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(out),
                           std::filesystem::directory_iterator()),
             3);
   WriteRecallTable(RecallTable{}, out.string());
   EXPECT_EQ(Read(out / "recall_metrics.csv"),
-            "model,precision@5,precision@10,recall@5,recall@10,recall@50,recall@100,ndcg@10,hr@10,"
-            "cold_recall@50,queries,cold_queries\n");
+            "model,precision@5,precision@10,precision@50,precision@100,recall@5,recall@10,"
+            "recall@50,recall@100,ndcg@10,hr@10,cold_recall@50,queries,cold_queries\n");
+}
+
+TEST(ParseCutoffsTest, AscendingDistinctPositiveIntegers) {
+  EXPECT_EQ(ParseCutoffs("100,10,50"), (std::vector<int>{10, 50, 100}));
+  EXPECT_EQ(RetrievalDepth({data::Grade::kExact, {}, {5, 10}}), 50);  // the cold column's 50
+  EXPECT_EQ(RetrievalDepth({data::Grade::kExact, {}, {10, 200}}), 200);
+  EXPECT_TRUE(Mentions(ErrorOf([] { ParseCutoffs("10,x"); }), {"'x' is not an integer >= 1"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { ParseCutoffs("0"); }), {"'0' is not an integer >= 1"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { ParseCutoffs("10,10"); }), {"10 given twice"}));
+  EXPECT_TRUE(Mentions(ErrorOf([] { ParseCutoffs(""); }), {"none given"}));
 }
 
 TEST_F(WriteRecallTableTest, DirectoryThatCannotBeCreatedIsAClearError) {
