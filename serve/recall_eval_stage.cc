@@ -80,13 +80,11 @@ std::unique_ptr<models::Retriever> ExactRetriever(const models::TwoTowerEmbedder
       name, embedder.EmbedQueries(dataset.queries.text), std::move(products), embedder.dim());
 }
 
-// COLLECTIVE. A run folder whose index is built from `variant`'s vectors: RUN itself when its
-// index is (the deployed one), else RUN/eval/<variant>/ with the variant's vectors, a vector
-// index built with options.index and a lexical index, and RUN's checkpoints linked in.
-std::string RunWithIndexOf(const RecallEvalOptions& options, models::RecallVariant variant,
-                           const std::string& deployed_version, dist::Communicator& comm) {
-  const std::string name = std::string("two_tower_") + models::VariantName(variant);
-  if (deployed_version.rfind(name + "-", 0) == 0) return options.out;
+// COLLECTIVE. For a variant that is not the deployed one: RUN/eval/<variant>/, a run folder with
+// the variant's vectors, a vector index built with options.index, a lexical index, and RUN's
+// checkpoints linked in.
+std::string IndexedRunOf(const RecallEvalOptions& options, models::RecallVariant variant,
+                         dist::Communicator& comm) {
   const fs::path run = fs::path(options.out) / "eval" / models::VariantName(variant);
   if (comm.rank() == kRoot) {
     fs::create_directories(run);
@@ -147,11 +145,10 @@ models::RecallTable RunRecallEval(const RecallEvalOptions& options, dist::Commun
     RECSYS_WARN("eval: no complete index in " << index_dir
                                               << ": only exact search and baselines measured");
   }
-  std::string deployed;
+  std::unique_ptr<RecallService> deployed;  // RUN/index, loaded once
   if (indexed) {
-    RecallService service(options.out, comm);
-    deployed = service.model_version();
-    served(service, "bm25", RecallMode::kLexical, Fusion::kReciprocalRank, depth);
+    deployed = std::make_unique<RecallService>(options.out, comm);
+    served(*deployed, "bm25", RecallMode::kLexical, Fusion::kReciprocalRank, depth);
   }
   const std::string ivf = " ivf nprobe=" + std::to_string(options.nprobe);
   for (models::RecallVariant variant : models::ParseVariants(options.variant)) {
@@ -165,14 +162,17 @@ models::RecallTable RunRecallEval(const RecallEvalOptions& options, dist::Commun
     owned.push_back(ExactRetriever(*models::TwoTowerEmbedder::Load(checkpoint), name + " exact",
                                    dataset, comm));
     if (!indexed) continue;
-    RecallService service(RunWithIndexOf(options, variant, deployed, comm), comm);
-    served(service, name + ivf, RecallMode::kDense, Fusion::kReciprocalRank, depth);
-    if (service.model_version() != deployed) continue;
+    if (deployed->model_version().rfind(name + "-", 0) != 0) {
+      RecallService own(IndexedRunOf(options, variant, comm), comm);
+      served(own, name + ivf, RecallMode::kDense, Fusion::kReciprocalRank, depth);
+      continue;
+    }
+    served(*deployed, name + ivf, RecallMode::kDense, Fusion::kReciprocalRank, depth);
     // M = depth / 2 from each source: a union of at most depth, the single sources' budget (its
     // Recall@depth is the whole union's); M = depth: the fused top depth of up to 2 x depth.
     for (int64_t m : {depth / 2, depth}) {
       for (Fusion fusion : {Fusion::kReciprocalRank, Fusion::kScore}) {
-        served(service,
+        served(*deployed,
                std::string("hybrid ") + FusionName(fusion) + " M=" + std::to_string(m) + " (" +
                    name + " + bm25)",
                RecallMode::kHybrid, fusion, m);
