@@ -93,7 +93,36 @@ expect_fail "bad hidden width before any stage" 1 "--hidden must be at least 1" 
   "$bin/recsys_train" --out "$work/other" --hidden 0
 [ -e "$work/other/dataset.h5" ] && fail "a refused run wrote a dataset" || pass "refused runs wrote nothing"
 
-# 5. Bad input.
+# 5. The eval stage measures through the serving path: with every cluster probed the index rows
+#    equal exact search; the table is the same on 1 and 2 ranks; a per-query CSV is written.
+for np in 1 2; do
+  if mpirun -np $np --oversubscribe "$bin/recsys_train" --out "$run" --stage eval --variant base \
+      --nprobe 16 --cutoffs 10,50 >"$work/eval$np.log" 2>&1; then
+    cp "$run/results/recall_metrics.md" "$work/eval$np.md"
+    pass "eval on $np rank(s)"
+  else
+    fail "eval on $np rank(s): $(tail -3 "$work/eval$np.log")"
+  fi
+done
+metrics() { grep -F "| $1 |" "$work/eval1.md" | cut -d'|' -f3-9; }
+if [ -n "$(metrics 'two_tower_base exact')" ] &&
+    [ "$(metrics 'two_tower_base exact')" = "$(metrics 'two_tower_base ivf nprobe=16')" ]; then
+  pass "all 16 clusters probed: the index rows equal exact search"
+else
+  fail "exact and ivf rows differ: $(grep two_tower "$work/eval1.md")"
+fi
+for row in "bm25" "hybrid score M=50 (two_tower_base + bm25)" "hybrid rrf M=50 (two_tower_base + bm25)"; do
+  grep -qF "| $row |" "$work/eval1.md" && pass "eval row: $row" || fail "eval lacks row $row"
+done
+if cmp -s "$work/eval1.md" "$work/eval2.md"; then pass "eval table equal on 1 and 2 ranks"; else
+  fail "eval tables differ: $(diff "$work/eval1.md" "$work/eval2.md" | head -5)"; fi
+if head -1 "$run/results/recall_per_query.csv" | grep -qx "model,query_id,relevant,recall@10,recall@50,ndcg@10"; then
+  pass "per-query CSV with the chosen cut-offs"
+else
+  fail "per-query CSV header: $(head -1 "$run/results/recall_per_query.csv")"
+fi
+
+# 6. Bad input.
 expect_fail "empty query" 2 "query 2 is empty" "${query[@]}" "lamp" "  "
 expect_fail "no query" 2 "no query given" "${query[@]}"
 expect_fail "unknown mode" 2 "unknown recall mode 'fuzzy'" "${query[@]}" --mode fuzzy "lamp"
