@@ -140,6 +140,8 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   torch::manual_seed(1 + world.rank());  // different synthetic inputs on every rank
 
   data::Dataset dataset;
+  models::TwoTower model(ReferenceModel());
+  const models::TwoTowerFeaturizer featurizer(model->options);
   std::unique_ptr<models::RecallObjective> objective;
   if (o.inputs == "dataset") {
     data::GeneratorOptions g;
@@ -151,11 +153,9 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
     generator.MakeQueries(0, g.queries, &dataset.queries, &dataset.pairs);
     models::RecallObjectiveOptions objective_options;
     objective_options.random_negatives = 0;  // in-batch negatives only, as the reference
-    objective = std::make_unique<models::RecallObjective>(models::RecallVariant::kBase, dataset,
-                                                          objective_options);
+    objective = models::MakeRecallObjective(models::RecallVariant::kBase, model, featurizer,
+                                            dataset, objective_options);
   }
-  models::TwoTower model(ReferenceModel());
-  const models::TwoTowerFeaturizer featurizer(model->options);
   dist::DistributedSampler sampler(objective ? objective->num_examples() : 1, o.batch, comm.rank(),
                                    comm.size(), 1);
   models::TrainerOptions trainer_options;
@@ -168,8 +168,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   auto step = [&](int64_t s) {
     if (!objective) return trainer.Step(SyntheticLoss(model, o.batch, comm));
     const int64_t epoch = s / sampler.steps_per_epoch(), in_epoch = s % sampler.steps_per_epoch();
-    return trainer.Step(objective->LocalLoss(model, featurizer,
-                                             sampler.GlobalBatch(epoch, in_epoch), s, epoch, comm));
+    return trainer.Step(objective->LocalLoss(sampler.GlobalBatch(epoch, in_epoch), s, epoch, comm));
   };
   for (int64_t s = 0; s < o.warmup; ++s) step(s);
   world.Barrier();

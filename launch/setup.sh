@@ -12,6 +12,8 @@ packages=(
   libhdf5-dev hdf5-tools     # HDF5 1.10 (C, C++) and h5diff / h5dump
   libboost-program-options-dev
   libgtest-dev
+  libxgboost-dev             # XGBoost 1.7 C API: the LambdaMART (rank:ndcg) ranking baseline
+  gnuplot-nox                # PNG charts of the ranking comparison and training curves
 )
 
 missing=()

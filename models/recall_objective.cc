@@ -10,6 +10,8 @@
 #include "dist/distributed_sampler.h"
 #include "models/metrics.h"
 #include "models/recall_losses.h"
+#include "models/retriever.h"
+#include "models/two_tower_embedder.h"
 
 namespace recsys::models {
 namespace {
@@ -17,10 +19,6 @@ namespace {
 // Salts so that random negatives and hard negatives draw from different streams of one seed.
 constexpr uint64_t kRandomNegativeSalt = 0x52414e444e454731ULL;
 constexpr uint64_t kHardNegativeSalt = 0x484152444e454731ULL;
-
-bool UsesInBatch(RecallVariant v) {
-  return v == RecallVariant::kBase || v == RecallVariant::kPairwise;
-}
 
 // Host vectors become tensors on the model's device. Always copies: autograd may keep a tensor
 // (a BCE target) after the vector is gone.
@@ -41,10 +39,18 @@ torch::Tensor IndexTensor(const std::vector<int64_t>& values, torch::Device devi
 
 }  // namespace
 
-RecallObjective::RecallObjective(RecallVariant variant, const data::Dataset& dataset,
+RecallObjective::RecallObjective(Examples examples, bool in_batch, TwoTower& model,
+                                 const TwoTowerFeaturizer& featurizer, const data::Dataset& dataset,
                                  const RecallObjectiveOptions& options)
-    : variant_(variant), dataset_(dataset), options_(options) {
+    : dataset_(dataset),
+      options_(options),
+      examples_(examples),
+      in_batch_(in_batch),
+      model_(model),
+      featurizer_(featurizer),
+      valid_(JudgedQueries(dataset, data::Split::kValid)) {
   RECSYS_CHECK(options.random_negatives >= 0, "random_negatives=" << options.random_negatives);
+  RECSYS_CHECK(options.recall_k >= 1, "recall_k=" << options.recall_k);
   RECSYS_CHECK(dataset.products.size() > 0, "the dataset has no products");
   const data::Judgments& pairs = dataset.pairs;
   const int64_t num_queries = static_cast<int64_t>(dataset.queries.size());
@@ -60,7 +66,7 @@ RecallObjective::RecallObjective(RecallVariant variant, const data::Dataset& dat
   for (int32_t q = 0; q < num_queries; ++q) {
     if (dataset.queries.split[q] != data::Split::kTrain || query_count_[q] == 0) continue;
     const int64_t first = query_first_[q], count = query_count_[q];
-    if (variant == RecallVariant::kListwise) {
+    if (examples == Examples::kPositiveLists) {
       double gain = 0;
       for (int64_t i = first; i < first + count; ++i) gain += GradeGain(pairs.grade[i]);
       if (gain > 0) {
@@ -71,7 +77,7 @@ RecallObjective::RecallObjective(RecallVariant variant, const data::Dataset& dat
       continue;
     }
     for (int64_t i = first; i < first + count; ++i) {
-      if (variant == RecallVariant::kPointwise || pairs.grade[i] == data::Grade::kExact) {
+      if (examples == Examples::kAllPairs || pairs.grade[i] == data::Grade::kExact) {
         query_.push_back(q);
         first_pair_.push_back(i);
         num_pairs_.push_back(1);
@@ -114,65 +120,54 @@ int64_t RecallObjective::ExamplesPerBatch(int64_t pairs) const {
   return std::max<int64_t>(1, std::llround(static_cast<double>(pairs) / mean_pairs));
 }
 
-torch::Tensor RecallObjective::LocalLoss(TwoTower& model, const TwoTowerFeaturizer& featurizer,
-                                         const std::vector<int64_t>& batch, int64_t step,
-                                         int64_t epoch, dist::Communicator& comm) const {
-  const data::Judgments& pairs = dataset_.pairs;
+void RecallObjective::OwnRows(int64_t /*example*/, int64_t /*epoch*/,
+                              std::vector<int64_t>* /*rows*/) const {}
+
+torch::Tensor RecallObjective::LocalLoss(const std::vector<int64_t>& batch, int64_t step,
+                                         int64_t epoch, dist::Communicator& comm) {
   const int world = comm.size(), rank = comm.rank();
   const auto global = static_cast<int64_t>(batch.size());
   RECSYS_CHECK(global > 0, "empty global batch");
-  const dist::Slice mine = dist::SliceOf(global, rank, world);
-  const int64_t b = mine.size();
-  const std::vector<int64_t> negatives = RandomNegatives(step);
-  const auto r = static_cast<int64_t>(negatives.size());
+  Scores s{batch, dist::SliceOf(global, rank, world), {}, {}, {}, {}, {}, {}, {}};
+  const dist::Slice mine = s.mine;
+  s.negatives = RandomNegatives(step);
+  const auto r = static_cast<int64_t>(s.negatives.size());
   const dist::Slice my_negatives = dist::SliceOf(r, rank, world);
-  const bool in_batch = UsesInBatch(variant_);
 
-  // Products of the global batch's examples (the positives, or the pointwise item); a listwise
-  // example has a whole list instead.
-  std::vector<int64_t> batch_products(global, -1);
-  if (variant_ != RecallVariant::kListwise) {
-    for (int64_t i = 0; i < global; ++i) batch_products[i] = pairs.product[first_pair_[batch[i]]];
+  s.batch_products.assign(global, -1);
+  if (examples_ != Examples::kPositiveLists) {
+    for (int64_t i = 0; i < global; ++i) {
+      s.batch_products[i] = dataset_.pairs.product[first_pair_[batch[i]]];
+    }
   }
 
   // Product rows this rank embeds: first those gathered across ranks (its in-batch positives,
   // then its slice of the random negatives), then those only its own loss needs.
   std::vector<int64_t> rows;
-  if (in_batch) {
-    rows.assign(batch_products.begin() + mine.begin, batch_products.begin() + mine.end);
+  if (in_batch_) {
+    rows.assign(s.batch_products.begin() + mine.begin, s.batch_products.begin() + mine.end);
   }
-  rows.insert(rows.end(), negatives.begin() + my_negatives.begin,
-              negatives.begin() + my_negatives.end);
+  rows.insert(rows.end(), s.negatives.begin() + my_negatives.begin,
+              s.negatives.begin() + my_negatives.end);
   const auto gathered_rows = static_cast<int64_t>(rows.size());
-  std::vector<int64_t> list_length;  // listwise: judged products of each local query
-  for (int64_t i = mine.begin; i < mine.end; ++i) {
-    const int64_t e = batch[i];
-    if (variant_ == RecallVariant::kPointwise) rows.push_back(batch_products[i]);
-    if (variant_ == RecallVariant::kPairwise) rows.push_back(HardNegative(e, epoch));
-    if (variant_ == RecallVariant::kListwise) {
-      list_length.push_back(num_pairs_[e]);
-      for (int64_t p = first_pair_[e]; p < first_pair_[e] + num_pairs_[e]; ++p) {
-        rows.push_back(pairs.product[p]);
-      }
-    }
-  }
-  const torch::Tensor embedded = model->product->forward(featurizer.Products(dataset_, rows));
-  const torch::Tensor own = embedded.narrow(0, gathered_rows, embedded.size(0) - gathered_rows);
+  for (int64_t i = mine.begin; i < mine.end; ++i) OwnRows(batch[i], epoch, &rows);
+  const torch::Tensor embedded = model_->product->forward(featurizer_.Products(dataset_, rows));
+  s.own = embedded.narrow(0, gathered_rows, embedded.size(0) - gathered_rows);
   const torch::Device device = embedded.device();
 
-  // Gather, then order the candidates as [all in-batch positives (global order), all negatives].
+  // Gather, then order the columns as [all in-batch positives (global order), all negatives].
   std::vector<int64_t> counts(world);
-  std::vector<int64_t> order;  // row of the gathered tensor for each candidate column
+  std::vector<int64_t> order;  // row of the gathered tensor for each column
   {
     std::vector<int64_t> start(world);
     int64_t offset = 0;
     for (int w = 0; w < world; ++w) {
       start[w] = offset;
-      counts[w] = (in_batch ? dist::SliceOf(global, w, world).size() : 0) +
+      counts[w] = (in_batch_ ? dist::SliceOf(global, w, world).size() : 0) +
                   dist::SliceOf(r, w, world).size();
       offset += counts[w];
     }
-    if (in_batch) {
+    if (in_batch_) {
       for (int w = 0; w < world; ++w) {
         for (int64_t i = 0; i < dist::SliceOf(global, w, world).size(); ++i) {
           order.push_back(start[w] + i);
@@ -180,7 +175,7 @@ torch::Tensor RecallObjective::LocalLoss(TwoTower& model, const TwoTowerFeaturiz
       }
     }
     for (int w = 0; w < world; ++w) {
-      const int64_t skip = in_batch ? dist::SliceOf(global, w, world).size() : 0;
+      const int64_t skip = in_batch_ ? dist::SliceOf(global, w, world).size() : 0;
       for (int64_t k = 0; k < dist::SliceOf(r, w, world).size(); ++k) {
         order.push_back(start[w] + skip + k);
       }
@@ -188,31 +183,173 @@ torch::Tensor RecallObjective::LocalLoss(TwoTower& model, const TwoTowerFeaturiz
   }
   const torch::Tensor gathered =
       dist::AllGatherRows(embedded.narrow(0, 0, gathered_rows), counts, comm);
-  const torch::Tensor candidates =
-      gathered.index_select(0, IndexTensor(order, device));  // [(B if in-batch) + R, d]
-  std::vector<int64_t> candidate_products;
-  if (in_batch) candidate_products = batch_products;
-  candidate_products.insert(candidate_products.end(), negatives.begin(), negatives.end());
-  const auto c = static_cast<int64_t>(candidate_products.size());
+  const torch::Tensor columns = gathered.index_select(0, IndexTensor(order, device));
+  if (in_batch_) s.columns = s.batch_products;
+  s.columns.insert(s.columns.end(), s.negatives.begin(), s.negatives.end());
 
   std::vector<int64_t> query_rows;
   for (int64_t i = mine.begin; i < mine.end; ++i) query_rows.push_back(query_[batch[i]]);
-  const torch::Tensor q = model->query->forward(featurizer.QueryRows(dataset_, query_rows));
-  const torch::Tensor cosine = torch::matmul(q, candidates.t());  // [b, c]
-  const torch::Tensor scale = model->scale();
-  auto options = q.options();
+  s.query = model_->query->forward(featurizer_.QueryRows(dataset_, query_rows));
+  s.cosine = torch::matmul(s.query, columns.t());  // [b, columns]
+  s.scale = model_->scale();
+  return Loss(s).sum() / static_cast<double>(global);
+}
 
-  torch::Tensor loss;  // [b]
-  if (variant_ == RecallVariant::kListwise) {
+double RecallObjective::Validate(dist::Communicator& comm) {
+  const bool training = model_->is_training();
+  model_->eval();
+  const auto products = static_cast<int64_t>(dataset_.products.size());
+  const dist::Slice mine = EmbeddingSlice(products, comm.rank(), comm.size());
+  const std::vector<float> all_products =
+      dist::AllGatherV(comm, EmbedProductRange(model_, featurizer_, dataset_, mine.begin, mine.end,
+                                               TwoTowerEmbedder::kBlockRows));
+  const dist::Slice my_queries =
+      dist::SliceOf(static_cast<int64_t>(valid_.size()), comm.rank(), comm.size());
+  std::vector<std::string> texts;
+  std::vector<int32_t> local_rows;
+  for (int64_t i = my_queries.begin; i < my_queries.end; ++i) {
+    texts.push_back(dataset_.queries.text[valid_[i].query]);
+    local_rows.push_back(static_cast<int32_t>(i - my_queries.begin));
+  }
+  EmbeddingRetriever retriever(
+      "valid", EmbedQueryTexts(model_, featurizer_, texts, TwoTowerEmbedder::kBlockRows),
+      all_products, model_->options.dim());
+  const int k = options_.recall_k;
+  RankingMetrics metrics({k});
+  const auto ranked = retriever.Retrieve(local_rows, k);
+  for (size_t i = 0; i < ranked.size(); ++i) metrics.Add(ranked[i], valid_[my_queries.begin + i]);
+  metrics.AllReduce(comm);
+  if (training) model_->train();
+  return metrics.queries() > 0 ? metrics.Recall(k) : 0.0;
+}
+
+namespace {
+
+// Softmax over the positive (an in-batch column) against the other in-batch columns and the
+// random negatives.
+class BaseObjective : public RecallObjective {
+ public:
+  BaseObjective(TwoTower& model, const TwoTowerFeaturizer& featurizer, const data::Dataset& dataset,
+                const RecallObjectiveOptions& options)
+      : RecallObjective(Examples::kExactPairs, /*in_batch=*/true, model, featurizer, dataset,
+                        options) {}
+
+ protected:
+  torch::Tensor Loss(const Scores& s) const override {
+    const Targets t = InBatchTargets(s);
+    return SoftmaxLoss(s.cosine * s.scale, t.column, t.duplicate);
+  }
+
+  // Each local example's positive column (mine.begin + i) and the columns holding the same
+  // product as its positive, which are not negatives.
+  struct Targets {
+    torch::Tensor column;     // [b] int64
+    torch::Tensor duplicate;  // [b, columns] bool
+  };
+  static Targets InBatchTargets(const Scores& s) {
+    const int64_t b = s.mine.size();
+    const auto c = static_cast<int64_t>(s.columns.size());
+    std::vector<int64_t> target(b);
+    std::vector<uint8_t> duplicate(b * c);
+    for (int64_t i = 0; i < b; ++i) {
+      target[i] = s.mine.begin + i;
+      for (int64_t j = 0; j < c; ++j) {
+        duplicate[i * c + j] =
+            j != target[i] && s.columns[j] == s.batch_products[target[i]] ? 1 : 0;
+      }
+    }
+    const torch::Device device = s.cosine.device();
+    return {IndexTensor(target, device), BoolTensor(duplicate, b, c, device)};
+  }
+};
+
+// Hinge on cosines against a hard negative and, averaged, the in-batch and random negatives.
+class PairwiseObjective : public BaseObjective {
+ public:
+  using BaseObjective::BaseObjective;
+
+ protected:
+  void OwnRows(int64_t example, int64_t epoch, std::vector<int64_t>* rows) const override {
+    rows->push_back(HardNegative(example, epoch));
+  }
+  torch::Tensor Loss(const Scores& s) const override {
+    const Targets t = InBatchTargets(s);
+    const auto c = static_cast<int64_t>(s.columns.size());
+    const torch::Tensor positive = s.cosine.gather(1, t.column.unsqueeze(1)).squeeze(1);
+    const torch::Tensor not_negative =
+        t.duplicate.logical_or(torch::nn::functional::one_hot(t.column, c).to(torch::kBool));
+    const torch::Tensor hard = (s.query * s.own).sum(1, /*keepdim=*/true);
+    return HingeLoss(positive, hard, torch::zeros_like(hard, torch::kBool), options_.margin) +
+           HingeLoss(positive, s.cosine, not_negative, options_.margin);
+  }
+};
+
+// BCE of each judged pair against its grade's gain, plus the random negatives against 0.
+class PointwiseObjective : public RecallObjective {
+ public:
+  PointwiseObjective(TwoTower& model, const TwoTowerFeaturizer& featurizer,
+                     const data::Dataset& dataset, const RecallObjectiveOptions& options)
+      : RecallObjective(Examples::kAllPairs, /*in_batch=*/false, model, featurizer, dataset,
+                        options) {}
+
+ protected:
+  void OwnRows(int64_t example, int64_t, std::vector<int64_t>* rows) const override {
+    rows->push_back(dataset_.pairs.product[first_pair_[example]]);
+  }
+  torch::Tensor Loss(const Scores& s) const override {
+    const int64_t b = s.mine.size();
+    const auto r = static_cast<int64_t>(s.negatives.size());
+    std::vector<float> targets(b);
+    std::vector<uint8_t> excluded(b * r);
+    for (int64_t i = 0; i < b; ++i) {
+      const int64_t position = s.mine.begin + i;
+      targets[i] =
+          static_cast<float>(GradeGain(dataset_.pairs.grade[first_pair_[s.batch[position]]]));
+      for (int64_t k = 0; k < r; ++k) {
+        excluded[i * r + k] = s.negatives[k] == s.batch_products[position] ? 1 : 0;
+      }
+    }
+    const auto options = s.query.options();
+    const torch::Tensor own_loss =
+        BinaryCrossEntropy((s.query * s.own).sum(1) * s.scale, FloatTensor(targets, {b}, options));
+    const torch::Tensor kept =
+        BoolTensor(excluded, b, r, s.cosine.device()).logical_not().to(options.dtype());
+    const torch::Tensor negative_logits = s.cosine * s.scale;
+    const torch::Tensor negative_loss =
+        (BinaryCrossEntropy(negative_logits, torch::zeros_like(negative_logits)) * kept).sum(1) /
+        kept.sum(1).clamp_min(1.0);
+    return own_loss + negative_loss;
+  }
+};
+
+// ListNet over a query's whole judged list plus the random negatives.
+class ListwiseObjective : public RecallObjective {
+ public:
+  ListwiseObjective(TwoTower& model, const TwoTowerFeaturizer& featurizer,
+                    const data::Dataset& dataset, const RecallObjectiveOptions& options)
+      : RecallObjective(Examples::kPositiveLists, /*in_batch=*/false, model, featurizer, dataset,
+                        options) {}
+
+ protected:
+  void OwnRows(int64_t example, int64_t, std::vector<int64_t>* rows) const override {
+    for (int64_t p = first_pair_[example]; p < first_pair_[example] + num_pairs_[example]; ++p) {
+      rows->push_back(dataset_.pairs.product[p]);
+    }
+  }
+  torch::Tensor Loss(const Scores& s) const override {
+    const data::Judgments& pairs = dataset_.pairs;
+    const int64_t b = s.mine.size();
+    const auto r = static_cast<int64_t>(s.negatives.size());
+    const torch::Device device = s.cosine.device();
     // Scores of each local query's list, padded to the longest, then the random negatives.
-    const int64_t width =
-        list_length.empty() ? 0 : *std::max_element(list_length.begin(), list_length.end());
+    int64_t width = 0;
+    for (int64_t i = 0; i < b; ++i) width = std::max(width, num_pairs_[s.batch[s.mine.begin + i]]);
     std::vector<int64_t> owner, slot;
     std::vector<float> gains(b * (width + r), 0.0f);
     std::vector<uint8_t> excluded(b * (width + r), 1);
     for (int64_t i = 0; i < b; ++i) {
-      const int64_t e = batch[mine.begin + i];
-      for (int64_t j = 0; j < list_length[i]; ++j) {
+      const int64_t e = s.batch[s.mine.begin + i];
+      for (int64_t j = 0; j < num_pairs_[e]; ++j) {
         owner.push_back(i);
         slot.push_back(i * width + j);
         gains[i * (width + r) + j] = static_cast<float>(GradeGain(pairs.grade[first_pair_[e] + j]));
@@ -221,62 +358,40 @@ torch::Tensor RecallObjective::LocalLoss(TwoTower& model, const TwoTowerFeaturiz
       for (int64_t k = 0; k < r; ++k) {
         bool listed = false;
         for (int64_t p = first_pair_[e]; p < first_pair_[e] + num_pairs_[e]; ++p) {
-          listed = listed || pairs.product[p] == negatives[k];
+          listed = listed || pairs.product[p] == s.negatives[k];
         }
         excluded[i * (width + r) + width + k] = listed ? 1 : 0;
       }
     }
+    const auto options = s.query.options();
     const torch::Tensor owner_t = IndexTensor(owner, device);
-    const torch::Tensor item_cosine = (q.index_select(0, owner_t) * own).sum(1);
+    const torch::Tensor item_cosine = (s.query.index_select(0, owner_t) * s.own).sum(1);
     const torch::Tensor list_cosine = torch::zeros({b * width}, options)
                                           .index_copy(0, IndexTensor(slot, device), item_cosine)
                                           .view({b, width});
-    const torch::Tensor logits = torch::cat({list_cosine, cosine}, 1) * scale;
-    const torch::Tensor gain_t = FloatTensor(gains, {b, width + r}, options);
-    loss = ListNetLoss(logits, gain_t, BoolTensor(excluded, b, width + r, device));
-  } else if (variant_ == RecallVariant::kPointwise) {
-    std::vector<float> targets(b);
-    std::vector<uint8_t> excluded(b * r);
-    for (int64_t i = 0; i < b; ++i) {
-      targets[i] = static_cast<float>(GradeGain(pairs.grade[first_pair_[batch[mine.begin + i]]]));
-      for (int64_t k = 0; k < r; ++k) {
-        excluded[i * r + k] = negatives[k] == batch_products[mine.begin + i] ? 1 : 0;
-      }
-    }
-    const torch::Tensor target_t = FloatTensor(targets, {b}, options);
-    const torch::Tensor own_loss = BinaryCrossEntropy((q * own).sum(1) * scale, target_t);
-    const torch::Tensor kept = BoolTensor(excluded, b, r, device).logical_not().to(options.dtype());
-    const torch::Tensor negative_logits = cosine * scale;
-    const torch::Tensor negative_loss =
-        (BinaryCrossEntropy(negative_logits, torch::zeros_like(negative_logits)) * kept).sum(1) /
-        kept.sum(1).clamp_min(1.0);
-    loss = own_loss + negative_loss;
-  } else {
-    // base and pairwise: the positive is in-batch column mine.begin + i; columns holding the
-    // same product are not negatives.
-    std::vector<int64_t> target(b);
-    std::vector<uint8_t> duplicate(b * c);
-    for (int64_t i = 0; i < b; ++i) {
-      target[i] = mine.begin + i;
-      for (int64_t j = 0; j < c; ++j) {
-        duplicate[i * c + j] =
-            j != target[i] && candidate_products[j] == batch_products[target[i]] ? 1 : 0;
-      }
-    }
-    const torch::Tensor target_t = IndexTensor(target, device);
-    const torch::Tensor excluded = BoolTensor(duplicate, b, c, device);
-    if (variant_ == RecallVariant::kBase) {
-      loss = SoftmaxLoss(cosine * scale, target_t, excluded);
-    } else {
-      const torch::Tensor positive = cosine.gather(1, target_t.unsqueeze(1)).squeeze(1);
-      const torch::Tensor not_negative =
-          excluded.logical_or(torch::nn::functional::one_hot(target_t, c).to(torch::kBool));
-      const torch::Tensor hard = (q * own).sum(1, /*keepdim=*/true);
-      loss = HingeLoss(positive, hard, torch::zeros_like(hard, torch::kBool), options_.margin) +
-             HingeLoss(positive, cosine, not_negative, options_.margin);
-    }
+    const torch::Tensor logits = torch::cat({list_cosine, s.cosine}, 1) * s.scale;
+    return ListNetLoss(logits, FloatTensor(gains, {b, width + r}, options),
+                       BoolTensor(excluded, b, width + r, device));
   }
-  return loss.sum() / static_cast<double>(global);
+};
+
+}  // namespace
+
+std::unique_ptr<RecallObjective> MakeRecallObjective(RecallVariant variant, TwoTower& model,
+                                                     const TwoTowerFeaturizer& featurizer,
+                                                     const data::Dataset& dataset,
+                                                     const RecallObjectiveOptions& options) {
+  switch (variant) {
+    case RecallVariant::kBase:
+      return std::make_unique<BaseObjective>(model, featurizer, dataset, options);
+    case RecallVariant::kPointwise:
+      return std::make_unique<PointwiseObjective>(model, featurizer, dataset, options);
+    case RecallVariant::kPairwise:
+      return std::make_unique<PairwiseObjective>(model, featurizer, dataset, options);
+    case RecallVariant::kListwise:
+      return std::make_unique<ListwiseObjective>(model, featurizer, dataset, options);
+  }
+  RECSYS_THROW("unknown recall variant");
 }
 
 }  // namespace recsys::models

@@ -26,12 +26,16 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "data/dataset.h"
 #include "dist/communicator.h"
+#include "dist/distributed_sampler.h"
+#include "models/metrics.h"
 #include "models/recall_training.h"
+#include "models/training_loop.h"
 #include "models/two_tower.h"
 
 namespace recsys::models {
@@ -39,47 +43,89 @@ namespace recsys::models {
 struct RecallObjectiveOptions {
   int64_t random_negatives = 256;  // R random catalogue products shared by each global batch
   double margin = 0.2;             // pairwise hinge margin, on cosines
+  int recall_k = 50;               // Validate() is Recall@recall_k on the valid split
   uint64_t seed = 1;
 };
 
-class RecallObjective {
+// What the four variants share: the examples, the random and hard negatives, embedding the
+// batch's products and gathering the shared ones across ranks, and validation. A variant says
+// which products only its own loss needs and how the loss is computed from the scores.
+class RecallObjective : public TrainingObjective {
  public:
-  // Builds the variant's examples from the train split. dataset must outlive the objective.
-  RecallObjective(RecallVariant variant, const data::Dataset& dataset,
-                  const RecallObjectiveOptions& options);
-
-  RecallVariant variant() const { return variant_; }
-  int64_t num_examples() const { return static_cast<int64_t>(query_.size()); }
+  int64_t num_examples() const override { return static_cast<int64_t>(query_.size()); }
 
   // Examples per global batch for a batch of about `pairs` judged pairs: `pairs` for the variants
   // whose example is one pair, pairs / (mean list length) lists for list-wise (at least 1), so
   // that every variant takes about as many steps per epoch and sees as many pairs per step.
   int64_t ExamplesPerBatch(int64_t pairs) const;
 
-  // COLLECTIVE over comm (product embeddings are gathered across ranks). batch: the global
-  // batch's example indices, the same on every rank; this rank handles its slice
-  // dist::SliceOf(batch.size(), rank, size). Returns this rank's share of the batch's mean loss:
-  // the sum of its examples' losses divided by batch.size(). step: the global step (seeds the
-  // random negatives); epoch: seeds the hard negatives.
-  torch::Tensor LocalLoss(TwoTower& model, const TwoTowerFeaturizer& featurizer,
-                          const std::vector<int64_t>& batch, int64_t step, int64_t epoch,
-                          dist::Communicator& comm) const;
+  // COLLECTIVE over comm (product embeddings are gathered across ranks). This rank handles its
+  // slice dist::SliceOf(batch.size(), rank, size) of the batch and returns the sum of its
+  // examples' losses divided by batch.size(). step seeds the random negatives, epoch the hard
+  // negatives.
+  torch::Tensor LocalLoss(const std::vector<int64_t>& batch, int64_t step, int64_t epoch,
+                          dist::Communicator& comm) override;
 
- private:
+  // COLLECTIVE over comm: Recall@recall_k on the valid split's judged queries (exact top-k over
+  // the whole catalogue). Every rank embeds its slice of the catalogue and of the queries.
+  double Validate(dist::Communicator& comm) override;
+
+ protected:
+  // Which judged pairs make an example.
+  enum class Examples { kExactPairs, kAllPairs, kPositiveLists };
+  // model, featurizer and dataset must outlive the objective.
+  RecallObjective(Examples examples, bool in_batch, TwoTower& model,
+                  const TwoTowerFeaturizer& featurizer, const data::Dataset& dataset,
+                  const RecallObjectiveOptions& options);
+
+  // One step's scores, as a variant's Loss() receives them. This rank's b examples are global
+  // batch positions [mine.begin, mine.end).
+  struct Scores {
+    const std::vector<int64_t>& batch;    // the global batch's examples
+    dist::Slice mine;                     // this rank's part of it
+    std::vector<int64_t> negatives;       // the step's R random products
+    std::vector<int64_t> batch_products;  // per global position: the example's product
+                                          // (-1 for list-wise examples)
+    std::vector<int64_t> columns;         // product of each column of cosine
+    torch::Tensor query;                  // [b, d] this rank's query embeddings
+    torch::Tensor cosine;                 // [b, columns] against the shared columns: the
+                                          // global batch's products when in_batch, then R
+    torch::Tensor own;                    // [rows, d] the rows OwnRows() asked for, in order
+    torch::Tensor scale;                  // 1 / temperature
+  };
+
+  // Appends the products that only example's own loss needs (none by default).
+  virtual void OwnRows(int64_t example, int64_t epoch, std::vector<int64_t>* rows) const;
+  // The loss of each of this rank's examples: [b].
+  virtual torch::Tensor Loss(const Scores& scores) const = 0;
+
   int64_t RandomProduct(uint64_t key) const;
-  std::vector<int64_t> RandomNegatives(int64_t step) const;
   int64_t HardNegative(int64_t example, int64_t epoch) const;
 
-  RecallVariant variant_;
   const data::Dataset& dataset_;
   RecallObjectiveOptions options_;
   // Example i: query query_[i] and judged pairs [first_pair_[i], first_pair_[i] + num_pairs_[i])
-  // of dataset.pairs (one pair, or a listwise query's whole list).
+  // of dataset.pairs (one pair, or a list-wise query's whole list).
   std::vector<int32_t> query_;
   std::vector<int64_t> first_pair_, num_pairs_;
+
+ private:
+  std::vector<int64_t> RandomNegatives(int64_t step) const;
+
+  Examples examples_;
+  bool in_batch_;
+  TwoTower& model_;
+  const TwoTowerFeaturizer& featurizer_;
   // Judged pairs of query q: [query_first_[q], query_first_[q] + query_count_[q]) (pairs are
   // grouped by query); what hard negatives are drawn from.
   std::vector<int64_t> query_first_, query_count_;
+  std::vector<JudgedQuery> valid_;
 };
+
+// The variant's objective over dataset's train split (see the table above).
+std::unique_ptr<RecallObjective> MakeRecallObjective(RecallVariant variant, TwoTower& model,
+                                                     const TwoTowerFeaturizer& featurizer,
+                                                     const data::Dataset& dataset,
+                                                     const RecallObjectiveOptions& options);
 
 }  // namespace recsys::models

@@ -71,11 +71,12 @@ struct RecallTrainReport {
 void CheckRecallTrainOptions(const RecallTrainOptions& options);
 
 // COLLECTIVE over comm (MPI; every rank calls it with the same options). Trains each variant
-// named by options.variant data-parallel over comm's ranks. Rank 0 logs progress and writes the
-// checkpoint: after every epoch whose valid Recall@K is the best so far (so the file always holds
-// the best model, with the optimiser state, step and epoch to resume from), and when max_steps
-// stops the run. Resuming restarts from the checkpoint's state, so epochs after the best one
-// are repeated (identically). Returns one report per variant, the same on every rank.
+// named by options.variant data-parallel over comm's ranks with the shared training loop
+// (models/training_loop.h): rank 0 logs progress and writes the best checkpoint
+// (two_tower_<variant>.h5, what later stages use) and the last one (two_tower_<variant>.last.h5,
+// what --resume continues from, exactly where it stopped), and the training curve
+// RUN/results/curves/two_tower_<variant>.csv. Returns one report per variant, the same on every
+// rank.
 std::vector<RecallTrainReport> TrainRecall(const RecallTrainOptions& options,
                                            dist::Communicator& comm);
 

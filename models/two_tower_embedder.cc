@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "models/checkpoint.h"
 #include "models/two_tower.h"
@@ -44,5 +46,11 @@ std::vector<float> TwoTowerEmbedder::EmbedProducts(const data::Dataset& dataset,
 }
 
 std::string TwoTowerEmbedder::model_version() const { return impl_->version; }
+
+dist::Slice EmbeddingSlice(int64_t products, int rank, int world) {
+  const int64_t block = TwoTowerEmbedder::kBlockRows;
+  const dist::Slice blocks = dist::SliceOf((products + block - 1) / block, rank, world);
+  return {std::min(products, blocks.begin * block), std::min(products, blocks.end * block)};
+}
 
 }  // namespace recsys::models

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "dist/distributed_sampler.h"
 
 namespace recsys::models {
 
@@ -44,5 +45,10 @@ class TwoTowerEmbedder {
   explicit TwoTowerEmbedder(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Rows [begin, end) of a catalogue of `products` rows that rank `rank` of `world` embeds: whole
+// blocks of TwoTowerEmbedder::kBlockRows, so that every row is computed the same way for any
+// number of ranks. Pure.
+dist::Slice EmbeddingSlice(int64_t products, int rank, int world);
 
 }  // namespace recsys::models

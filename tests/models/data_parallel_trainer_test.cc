@@ -35,8 +35,9 @@ TwoTower Train(RecallVariant variant, dist::Communicator& comm, int64_t steps, i
   TwoTowerFeaturizer featurizer(model->options);
   RecallObjectiveOptions objective_options;
   objective_options.random_negatives = 13;
-  const RecallObjective objective(variant, Dataset(), objective_options);
-  dist::DistributedSampler sampler(objective.num_examples(), batch, comm.rank(), comm.size(), 5);
+  const std::unique_ptr<RecallObjective> objective =
+      MakeRecallObjective(variant, model, featurizer, Dataset(), objective_options);
+  dist::DistributedSampler sampler(objective->num_examples(), batch, comm.rank(), comm.size(), 5);
   TrainerOptions options;
   options.learning_rate = 0.01;
   options.warmup_steps = 2;
@@ -44,8 +45,8 @@ TwoTower Train(RecallVariant variant, dist::Communicator& comm, int64_t steps, i
   DataParallelTrainer trainer(*model, model->sparse_parameters(), options, 100, comm);
   for (int64_t s = 0; s < steps; ++s) {
     const int64_t epoch = s / sampler.steps_per_epoch(), in_epoch = s % sampler.steps_per_epoch();
-    const double loss = trainer.Step(objective.LocalLoss(
-        model, featurizer, sampler.GlobalBatch(epoch, in_epoch), trainer.step(), epoch, comm));
+    const double loss = trainer.Step(
+        objective->LocalLoss(sampler.GlobalBatch(epoch, in_epoch), trainer.step(), epoch, comm));
     if (losses) losses->push_back(loss);
   }
   return model;
@@ -127,11 +128,12 @@ TEST(NcclGradientTest, CudaTrainingMatchesCpu) {
     TwoTower model(testing_util::TinyOptions(d));
     model->to(device, torch::kFloat64);
     TwoTowerFeaturizer featurizer(model->options);
-    const RecallObjective objective(RecallVariant::kBase, d, RecallObjectiveOptions{});
-    dist::DistributedSampler sampler(objective.num_examples(), 16, comm.rank(), comm.size(), 5);
+    const std::unique_ptr<RecallObjective> objective =
+        MakeRecallObjective(RecallVariant::kBase, model, featurizer, d, RecallObjectiveOptions{});
+    dist::DistributedSampler sampler(objective->num_examples(), 16, comm.rank(), comm.size(), 5);
     DataParallelTrainer trainer(*model, model->sparse_parameters(), TrainerOptions{}, 10, comm);
     for (int64_t s = 0; s < 3; ++s) {
-      trainer.Step(objective.LocalLoss(model, featurizer, sampler.GlobalBatch(0, s), s, 0, comm));
+      trainer.Step(objective->LocalLoss(sampler.GlobalBatch(0, s), s, 0, comm));
     }
     return model;
   };
