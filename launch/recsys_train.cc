@@ -91,7 +91,7 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
        "early stopping watches validation Recall@K")
       ("patience", po::value(&r.patience)->default_value(r.patience),
        "epochs without improvement before stopping; 0 = never")
-      ("resume", po::bool_switch(&r.resume), "continue from the variant's checkpoint")
+      ("resume", po::bool_switch(&r.resume), "continue from the variant's last checkpoint (two_tower_<variant>.last.h5)")
       ("max-steps", po::value(&r.max_steps)->default_value(r.max_steps),
        "stop after this many global steps; 0 = no limit")
       ("device", po::value(&r.device)->default_value(r.device),
