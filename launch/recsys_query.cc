@@ -2,10 +2,13 @@
 //   mpirun -np M recsys_query --run RUN "wireless bluetooth headphones" "usb c cable"
 //   mpirun -np M recsys_query --run RUN --mode lexical --k 20 --queries-file queries.txt
 
+#include <algorithm>
 #include <boost/program_options.hpp>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +16,9 @@
 #include "dist/collective_try.h"
 #include "dist/make_communicator.h"
 #include "launch/main_util.h"
+#include "models/ranker.h"
+#include "models/ranking_features.h"
+#include "serve/ranking_set_builder.h"
 #include "serve/recall_service.h"
 
 namespace po = boost::program_options;
@@ -24,8 +30,9 @@ constexpr char kUsage[] =
     "Usage: mpirun -np M recsys_query --run RUN [OPTIONS] QUERY...\n"
     "Finds products for each query text through the run's deployed recall stage: the query tower\n"
     "and the sharded vector index (dense), the sharded BM25 index (lexical), or the fused union\n"
-    "of both (hybrid). Any number of ranks M, whatever built the index. Prints per query a table\n"
-    "of rank, product id, title, brand, the fused score and each source's rank and score.\n";
+    "of both (hybrid), optionally re-ordered by a trained ranker (--ranker). Any number of ranks\n"
+    "M, whatever built the index. Prints per query a table of rank, product id, title, brand,\n"
+    "the ranker's score, the fused score and each source's rank and score.\n";
 
 struct QueryOptions {
   std::string run;
@@ -38,7 +45,15 @@ struct QueryOptions {
   std::string mode = "hybrid";
   std::string fusion = serve::FusionName(serve::FusionOptions().fusion);
   double lexical_weight = serve::FusionOptions().lexical_weight;
+  std::string ranker = "none";
+  int64_t feature_buckets = models::RankingFeatureOptions().num_buckets;
   bool tsv = false;
+};
+
+// One printed result: a candidate and, when a ranker ordered the list, its score.
+struct Result {
+  serve::Candidate candidate;
+  float rank_score = 0;
 };
 
 // At most `width` code points of a UTF-8 text, with "..." when it was cut.
@@ -63,40 +78,44 @@ std::vector<std::string> ReadQueryFile(const std::string& path) {
 }
 
 // One line per result, tab-separated, for scripts: query number, query, rank, product id,
-// title, brand, score, dense rank and score, bm25 rank and score (ranks 0 when absent).
-void PrintTsv(size_t q, const std::string& text, const std::vector<serve::Candidate>& candidates,
-              int64_t k, const data::Dataset& dataset) {
+// title, brand, ranker score (0 without --ranker), fused score, dense rank and score, bm25 rank
+// and score (ranks 0 when absent).
+void PrintTsv(size_t q, const std::string& text, const std::vector<Result>& results, int64_t k,
+              const data::Dataset& dataset) {
   const auto& p = dataset.products;
-  for (size_t i = 0; i < candidates.size() && static_cast<int64_t>(i) < k; ++i) {
-    const serve::Candidate& c = candidates[i];
-    std::printf("%zu\t%s\t%zu\t%s\t%s\t%s\t%.6f\t%d\t%.6f\t%d\t%.6f\n", q + 1, text.c_str(), i + 1,
-                p.id[c.product].c_str(), p.title[c.product].c_str(),
-                dataset.brands[p.brand[c.product]].c_str(), c.score, c.dense_rank, c.dense_score,
-                c.lexical_rank, c.lexical_score);
+  for (size_t i = 0; i < results.size() && static_cast<int64_t>(i) < k; ++i) {
+    const serve::Candidate& c = results[i].candidate;
+    std::printf("%zu\t%s\t%zu\t%s\t%s\t%s\t%.6f\t%.6f\t%d\t%.6f\t%d\t%.6f\n", q + 1, text.c_str(),
+                i + 1, p.id[c.product].c_str(), p.title[c.product].c_str(),
+                dataset.brands[p.brand[c.product]].c_str(), results[i].rank_score, c.score,
+                c.dense_rank, c.dense_score, c.lexical_rank, c.lexical_score);
   }
 }
 
-void PrintQuery(const std::string& text, const std::vector<serve::Candidate>& candidates, int64_t k,
+void PrintQuery(const std::string& text, const std::vector<Result>& results, int64_t k, bool ranked,
                 const data::Dataset& dataset) {
   std::printf("\nquery: %s\n", text.c_str());
-  if (candidates.empty()) {
+  if (results.empty()) {
     std::printf("  no products found\n");
     return;
   }
-  std::printf("  %4s  %-14s %-60s %-18s %9s %14s %14s\n", "rank", "product id", "title", "brand",
-              "score", "dense (rank)", "bm25 (rank)");
+  std::printf("  %4s  %-14s %-60s %-18s %9s %9s %14s %14s\n", "rank", "product id", "title",
+              "brand", "ranker", "fused", "dense (rank)", "bm25 (rank)");
   const auto& p = dataset.products;
-  for (size_t i = 0; i < candidates.size() && static_cast<int64_t>(i) < k; ++i) {
-    const serve::Candidate& c = candidates[i];
+  for (size_t i = 0; i < results.size() && static_cast<int64_t>(i) < k; ++i) {
+    const serve::Candidate& c = results[i].candidate;
+    char rank_score[32] = "-";
+    if (ranked) std::snprintf(rank_score, sizeof(rank_score), "%.4f", results[i].rank_score);
     char dense[32] = "-", lexical[32] = "-";
     if (c.dense_rank > 0)
       std::snprintf(dense, sizeof(dense), "%.4f (%d)", c.dense_score, c.dense_rank);
     if (c.lexical_rank > 0) {
       std::snprintf(lexical, sizeof(lexical), "%.3f (%d)", c.lexical_score, c.lexical_rank);
     }
-    std::printf("  %4zu  %-14s %-60s %-18s %9.5f %14s %14s\n", i + 1, p.id[c.product].c_str(),
+    std::printf("  %4zu  %-14s %-60s %-18s %9s %9.5f %14s %14s\n", i + 1, p.id[c.product].c_str(),
                 Clip(p.title[c.product], 57).c_str(),
-                Clip(dataset.brands[p.brand[c.product]], 15).c_str(), c.score, dense, lexical);
+                Clip(dataset.brands[p.brand[c.product]], 15).c_str(), rank_score, c.score, dense,
+                lexical);
   }
 }
 
@@ -121,9 +140,15 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
        "hybrid order: rrf (reciprocal rank) | score (min-max normalised scores, summed)")
       ("lexical-weight", po::value(&o.lexical_weight)->default_value(o.lexical_weight),
        "hybrid: weight of the bm25 list against the dense list's 1")
+      ("ranker", po::value(&o.ranker)->default_value(o.ranker),
+       "none, or a ranker trained by the rank stage (fm, dcn = dcn-2, dcn-4, xgboost, ...: "
+       "RUN/checkpoints/ranker_<name>.h5) or a ranker checkpoint's path: re-orders the fused "
+       "top M candidates")
+      ("feature-buckets", po::value(&o.feature_buckets)->default_value(o.feature_buckets),
+       "hashed id space of the ranking features (as the rank stage's --feature-buckets)")
       ("tsv", po::bool_switch(&o.tsv), "print tab-separated lines (no header, no timings): "
-       "query number, query, rank, product id, title, brand, score, dense rank, dense score, "
-       "bm25 rank, bm25 score");
+       "query number, query, rank, product id, title, brand, ranker score, fused score, dense "
+       "rank, dense score, bm25 rank, bm25 score");
   // clang-format on
   po::options_description hidden;
   hidden.add_options()("query", po::value(&o.queries));
@@ -162,11 +187,25 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   recall.nprobe = o.nprobe;
   recall.candidates = std::max(o.candidates, o.k);
   if (o.data.empty()) o.data = o.run + "/dataset.h5";
+  std::string ranker_path;
+  if (o.ranker != "none") {
+    ranker_path = o.ranker;
+    if (o.ranker.find('/') == std::string::npos && o.ranker.find(".h5") == std::string::npos) {
+      try {
+        ranker_path = models::RankerCheckpointPath(
+            o.run, models::RankerName(models::ParseRankerName(o.ranker, {})));
+      } catch (const Error& e) {
+        throw UsageError(std::string("--ranker: ") + e.what());
+      }
+    }
+  }
 
   auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD);
   const bool root = comm->rank() == 0;
   serve::RecallService service(o.run, *comm);
   data::Dataset dataset;  // rank 0 prints from it
+  std::unique_ptr<models::RankingFeatureBuilder> features;
+  std::unique_ptr<models::Ranker> ranker;
   dist::CollectiveTry(*comm, [&] {
     if (!root) return;
     dataset = data::ReadDataset(o.data);
@@ -174,23 +213,48 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
                  o.data << " has " << dataset.products.size() << " products, the index in " << o.run
                         << "/index " << service.products()
                         << ": give the dataset the run was built from (--data)");
+    if (ranker_path.empty()) return;
+    ranker = models::LoadRanker(ranker_path);
+    RECSYS_CHECK(ranker->num_buckets() == 0 || ranker->num_buckets() == o.feature_buckets,
+                 ranker_path << " was trained on " << ranker->num_buckets()
+                             << " feature buckets, not " << o.feature_buckets
+                             << " (--feature-buckets)");
+    features = std::make_unique<models::RankingFeatureBuilder>(
+        dataset, models::RankingFeatureOptions{o.feature_buckets});
   });
   serve::RecallTimings t;
-  const std::vector<std::vector<serve::Candidate>> results = service.Recall(o.queries, recall, &t);
+  const std::vector<std::vector<serve::Candidate>> candidates =
+      service.Recall(o.queries, recall, &t);
   if (!root) return 0;
+  // The ranker re-orders each query's fused top M (ties keep the candidate order).
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::vector<Result>> results(candidates.size());
+  for (size_t q = 0; q < candidates.size(); ++q) {
+    std::vector<serve::Candidate> list = candidates[q];
+    list.resize(std::min<size_t>(list.size(), recall.candidates));
+    std::vector<float> scores(list.size(), 0.0f);
+    if (ranker) scores = ranker->Score(serve::QueryFeatures(*features, o.queries[q], list));
+    for (size_t i = 0; i < list.size(); ++i) results[q].push_back({list[i], scores[i]});
+    std::stable_sort(results[q].begin(), results[q].end(),
+                     [](const Result& a, const Result& b) { return a.rank_score > b.rank_score; });
+  }
+  const double rank_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (o.tsv) {
     for (size_t q = 0; q < results.size(); ++q) PrintTsv(q, o.queries[q], results[q], o.k, dataset);
     return 0;
   }
   std::printf(
-      "run %s: %s, %lld clusters, %d rank(s); mode %s, M %lld, nprobe %lld, fusion %s\n"
+      "run %s: %s, %lld clusters, %d rank(s); mode %s, M %lld, nprobe %lld, fusion %s, ranker %s\n"
       "%zu queries: query tower %.2f ms, vector index %.2f ms, lexical index %.2f ms, "
-      "fusion %.2f ms\n",
+      "fusion %.2f ms, ranking %.2f ms\n",
       o.run.c_str(), service.model_version().c_str(), static_cast<long long>(service.nlist()),
       comm->size(), o.mode.c_str(), static_cast<long long>(recall.candidates),
-      static_cast<long long>(o.nprobe), o.fusion.c_str(), o.queries.size(), t.embed_ms, t.dense_ms,
-      t.lexical_ms, t.fusion_ms);
-  for (size_t q = 0; q < results.size(); ++q) PrintQuery(o.queries[q], results[q], o.k, dataset);
+      static_cast<long long>(o.nprobe), o.fusion.c_str(), ranker ? ranker->name().c_str() : "none",
+      o.queries.size(), t.embed_ms, t.dense_ms, t.lexical_ms, t.fusion_ms, rank_ms);
+  for (size_t q = 0; q < results.size(); ++q) {
+    PrintQuery(o.queries[q], results[q], o.k, ranker != nullptr, dataset);
+  }
   return 0;
 }
 

@@ -288,4 +288,21 @@ std::shared_ptr<RankerNetImpl> MakeRankerNet(const ModelConfig& c) {
   RECSYS_THROW("ranker configuration: unknown model \"" << model << "\" (fm, dcn)");
 }
 
+namespace {
+constexpr int64_t kScoreBlockRows = 4096;  // rows scored at once: bounded memory, full speed
+}  // namespace
+
+std::vector<float> ScoreFeatures(RankerNetImpl& net, const RankingFeatures& features) {
+  torch::NoGradGuard no_grad;
+  std::vector<float> out;
+  out.reserve(features.rows);
+  for (int64_t begin = 0; begin < features.rows; begin += kScoreBlockRows) {
+    const int64_t end = std::min(features.rows, begin + kScoreBlockRows);
+    const torch::Tensor scores =
+        net.forward(ToRankerInput(features, begin, end)).to(torch::kCPU, torch::kFloat32);
+    out.insert(out.end(), scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+  }
+  return out;
+}
+
 }  // namespace recsys::models

@@ -57,6 +57,10 @@ class RankerNetImpl : public torch::nn::Module {
   virtual ModelConfig config() const = 0;
 };
 
+// The scores of every row of features: blocks of rows through net under NoGradGuard, as float32
+// on the CPU. Not collective.
+std::vector<float> ScoreFeatures(RankerNetImpl& net, const RankingFeatures& features);
+
 // Rebuilds a model (freshly initialised) from a stored configuration. Throws recsys::Error naming
 // a missing or malformed key, an unknown "model", or an invalid option.
 std::shared_ptr<RankerNetImpl> MakeRankerNet(const ModelConfig& config);

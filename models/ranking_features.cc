@@ -53,6 +53,25 @@ std::string PriceBucket(float price) {
 
 }  // namespace
 
+RankingFeatures SelectRows(const RankingFeatures& features, int64_t begin, int64_t end) {
+  RECSYS_CHECK(0 <= begin && begin <= end && end <= features.rows,
+               "ranking features: rows [" << begin << ", " << end << ") of " << features.rows);
+  RankingFeatures out;
+  out.num_buckets = features.num_buckets;
+  out.rows = end - begin;
+  if (begin == end) return out;
+  const int64_t first = features.offsets[begin * kNumSparseFields];
+  const int64_t last = end < features.rows ? features.offsets[end * kNumSparseFields]
+                                           : static_cast<int64_t>(features.ids.size());
+  out.ids.assign(features.ids.begin() + first, features.ids.begin() + last);
+  out.offsets.assign(features.offsets.begin() + begin * kNumSparseFields,
+                     features.offsets.begin() + end * kNumSparseFields);
+  for (int64_t& offset : out.offsets) offset -= first;
+  out.dense.assign(features.dense.begin() + begin * kNumDenseFeatures,
+                   features.dense.begin() + end * kNumDenseFeatures);
+  return out;
+}
+
 RankingFeatureBuilder::RankingFeatureBuilder(const data::Dataset& dataset,
                                              const RankingFeatureOptions& options)
     : dataset_(dataset), options_(options) {
@@ -106,6 +125,7 @@ void RankingFeatureBuilder::Append(const std::string& query_text, int64_t query_
   RECSYS_CHECK(query_row >= -1 && query_row < static_cast<int64_t>(dataset_.queries.size()),
                "ranking features: query row " << query_row << " outside the dataset's "
                                               << dataset_.queries.size() << " queries");
+  out->num_buckets = options_.num_buckets;
   const std::vector<std::string> words = data::TextFeaturizer::Tokenize(query_text);
   std::vector<int64_t> word_ids;
   word_ids.reserve(words.size());
@@ -117,8 +137,6 @@ void RankingFeatureBuilder::Append(const std::string& query_text, int64_t query_
   const bool own_judgements =
       query_row >= 0 && dataset_.queries.split[query_row] == data::Split::kTrain;
 
-  out->offsets.reserve(out->offsets.size() + candidates.size() * kNumSparseFields);
-  out->dense.reserve(out->dense.size() + candidates.size() * kNumDenseFeatures);
   for (const CandidateSignals& c : candidates) {
     RECSYS_CHECK(c.product >= 0 && c.product < n, "ranking features: candidate product "
                                                       << c.product << " outside the catalogue of "

@@ -40,11 +40,16 @@ extern const char* const kDenseFeatureNames[kNumDenseFeatures];
 // next offset) (the next offset of the last bag is ids.size()), as torch::embedding_bag takes
 // (input, offsets) with include_last_offset = false. A bag may be empty (a query without words).
 struct RankingFeatures {
+  int64_t num_buckets = 0;  // the id space of the sparse fields (set by the builder)
   int64_t rows = 0;
   std::vector<int64_t> ids;      // size: total ids; each in [0, num_buckets)
   std::vector<int64_t> offsets;  // size rows * kNumSparseFields, non-decreasing
   std::vector<float> dense;      // size rows * kNumDenseFeatures
 };
+
+// Rows [begin, end) of features as a RankingFeatures of their own (offsets rebased). Throws
+// recsys::Error on a range outside [0, features.rows]. Pure.
+RankingFeatures SelectRows(const RankingFeatures& features, int64_t begin, int64_t end);
 
 // What the recall stage said about one candidate (serve::Candidate without serve's types).
 struct CandidateSignals {

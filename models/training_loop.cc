@@ -26,17 +26,19 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Early-stopping state, kept in the checkpoints so that a resumed run stops where it would have.
-struct EarlyStopping {
-  double best = -1;   // best validation metric so far; -1 before the first epoch
-  int64_t stale = 0;  // epochs since the best
+// Early stopping and time spent, kept in the checkpoints so that a resumed run goes on as it would
+// have.
+struct LoopState {
+  double best = -1;          // best validation metric so far; -1 before the first epoch
+  int64_t stale = 0;         // epochs since the best
+  double train_seconds = 0;  // in training steps so far
 };
 
 // COLLECTIVE over comm: the whole training state, written atomically to path by rank 0 (the
 // other ranks send it their share of the optimiser state).
 void WriteState(const std::string& path, const TrainingLoopOptions& o, torch::nn::Module& model,
                 DataParallelTrainer& trainer, int64_t epoch, int64_t steps_per_epoch,
-                const EarlyStopping& early, dist::Communicator& comm) {
+                const LoopState& early, dist::Communicator& comm) {
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<H5Writer> out;
   if (comm.rank() == 0) {
@@ -54,6 +56,8 @@ void WriteState(const std::string& path, const TrainingLoopOptions& o, torch::nn
   out->SetAttribute("/", "best_valid_metric", early.best);
   out->SetAttribute("/", "epochs_without_improvement", early.stale);
   out->SetAttribute("/", "valid_metric", o.metric_name);
+  out->SetAttribute("/", "train_seconds", early.train_seconds);
+  for (const auto& [key, value] : o.attributes) out->SetAttribute("/", key, value);
   out->Commit();
   RECSYS_INFO("checkpoint " << path << " (" << (fs::file_size(path) >> 20) << " MiB) written in "
                             << SecondsSince(start) << " s");
@@ -69,7 +73,7 @@ void CopyAtomically(const std::string& from, const std::string& path) {
 // Every rank: the model, optimiser and early-stopping state of a checkpoint of this model and
 // configuration. Returns the epoch to continue in.
 int64_t LoadState(const std::string& path, const TrainingLoopOptions& o, torch::nn::Module& model,
-                  DataParallelTrainer& trainer, int64_t steps_per_epoch, EarlyStopping* early) {
+                  DataParallelTrainer& trainer, int64_t steps_per_epoch, LoopState* early) {
   H5Reader in(path);
   const CheckpointInfo info = ReadCheckpointInfo(in);
   CheckCheckpointMatches(info, path, o.model.model, o.model.config);
@@ -82,6 +86,7 @@ int64_t LoadState(const std::string& path, const TrainingLoopOptions& o, torch::
   trainer.Load(in, info.step);
   early->best = in.DoubleAttribute("/", "best_valid_metric");
   early->stale = in.Int64Attribute("/", "epochs_without_improvement");
+  early->train_seconds = in.DoubleAttribute("/", "train_seconds");
   return info.epoch;
 }
 
@@ -163,7 +168,7 @@ TrainingLoopReport RunTrainingLoop(torch::nn::Module& model,
   int64_t resume_flag = root && o.resume && fs::exists(last) ? 1 : 0;
   comm.Broadcast(&resume_flag, 1, dist::DataType::kInt64, 0);
   const bool resume = resume_flag != 0;
-  EarlyStopping early;
+  LoopState early;
   int64_t epoch = 0;
   if (resume) {
     epoch = LoadState(last, o, model, trainer, steps_per_epoch, &early);
@@ -206,7 +211,9 @@ TrainingLoopReport RunTrainingLoop(torch::nn::Module& model,
                     static_cast<long long>(trainer.step()), loss);
       progress.Update(done, note);
     }
-    report.train_seconds += SecondsSince(start);
+    const double seconds = SecondsSince(start);
+    report.train_seconds += seconds;
+    early.train_seconds += seconds;
     if (stopped_by_steps) break;
     const double metric = objective.Validate(comm);
     const bool improved = metric > early.best;
@@ -224,7 +231,7 @@ TrainingLoopReport RunTrainingLoop(torch::nn::Module& model,
                          << static_cast<int64_t>(samples / std::max(report.train_seconds, 1e-9))
                          << " samples/s");
     }
-    curve.Add(epoch + 1, trainer.step(), loss, metric, report.train_seconds);
+    curve.Add(epoch + 1, trainer.step(), loss, metric, early.train_seconds);
     // The same decision on every rank: the metric is reduced over the ranks.
     WriteState(last, o, model, trainer, epoch + 1, steps_per_epoch, early, *gradients.comm);
     if (root && improved) CopyAtomically(last, o.checkpoint);
@@ -246,6 +253,7 @@ TrainingLoopReport RunTrainingLoop(torch::nn::Module& model,
   report.epochs = epoch;
   report.best_valid_metric = std::max(0.0, early.best);
   report.samples_per_second = report.train_seconds > 0 ? samples / report.train_seconds : 0.0;
+  report.train_seconds = early.train_seconds;
   if (root) {
     RECSYS_INFO(o.name << ": " << report.epochs << " epoch(s), " << report.steps
                        << " steps, best valid " << o.metric_name << " " << report.best_valid_metric

@@ -9,11 +9,13 @@
 //   <checkpoint stem>.last.h5   the state after the latest epoch (or the step max_steps stopped
 //                       at): what a resumed run continues from, exactly where it stopped
 // Both hold the model, the optimiser moments, @step, @epoch, @steps_per_epoch,
-// @best_valid_metric, @epochs_without_improvement and @valid_metric (the metric's name).
+// @best_valid_metric, @epochs_without_improvement, @valid_metric (the metric's name) and
+// @train_seconds (time in training steps so far, resumed runs included).
 
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,6 +67,8 @@ struct TrainingLoopOptions {
   uint64_t seed = 1;         // the sampler's order of examples
   TrainerOptions trainer;    // warm-up is capped at a tenth of the run
   std::string curve;         // CSV of epoch, step, loss, metric, seconds (rank 0); "" = none
+  // More string attributes for both checkpoints' root ("ranker_name" -> "dcn-4").
+  std::map<std::string, std::string> attributes;
 };
 
 struct TrainingLoopReport {
@@ -74,7 +78,8 @@ struct TrainingLoopReport {
   int64_t epochs = 0;            // epochs completed
   double best_valid_metric = 0;  // best validation metric (0 before any epoch completed)
   bool stopped_early = false;
-  double train_seconds = 0;       // time in training steps, without validation and checkpoints
+  double train_seconds = 0;  // time in training steps (resumed runs included), without validation
+                             // and checkpoints
   double samples_per_second = 0;  // global training throughput of this call
 };
 

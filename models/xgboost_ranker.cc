@@ -319,12 +319,17 @@ XgboostRanker XgboostRanker::Train(const RankingGroups& train, const RankingGrou
 }
 
 XgboostRanker XgboostRanker::Load(const std::string& path, int threads) {
-  RECSYS_CHECK(threads >= 1,
-               path << ": XgboostRanker::Load: threads must be >= 1, got " << threads);
   std::ifstream in(path, std::ios::binary);
   RECSYS_CHECK(in, path << ": cannot open the XGBoost model for reading");
   const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   RECSYS_CHECK(!in.bad(), path << ": read failed");
+  return FromJson(content, threads, path);
+}
+
+XgboostRanker XgboostRanker::FromJson(const std::string& content, int threads,
+                                      const std::string& path) {
+  RECSYS_CHECK(threads >= 1,
+               path << ": XgboostRanker::Load: threads must be >= 1, got " << threads);
   // Save writes JSON. Anything else would reach XGBoost's legacy binary reader, which takes
   // arbitrary bytes for a header.
   const size_t first = content.find_first_not_of(" \t\r\n");
@@ -365,13 +370,18 @@ XgboostRanker XgboostRanker::Load(const std::string& path, int threads) {
 
 void XgboostRanker::Save(const std::string& path) const {
   RECSYS_CHECK(booster_, path << ": XgboostRanker::Save on a moved-from ranker");
+  WriteFileAtomically(path, ToJson());
+}
+
+std::string XgboostRanker::ToJson() const {
+  RECSYS_CHECK(booster_, "XgboostRanker::ToJson on a moved-from ranker");
   bst_ulong size = 0;
   const char* bytes = nullptr;
   RECSYS_XGB_CHECK(
       XGBoosterSaveModelToBuffer(booster_.get(), R"({"format": "json"})", &size, &bytes),
-      path << ": serialising the model");
-  // The buffer belongs to XGBoost and lives until the next call on this thread: copy it first.
-  WriteFileAtomically(path, std::string(bytes, size));
+      "serialising the XGBoost model");
+  // The buffer belongs to XGBoost and lives until the next call on this thread: copy it.
+  return std::string(bytes, size);
 }
 
 std::vector<float> XgboostRanker::Score(const float* dense, int64_t rows) const {

@@ -76,6 +76,11 @@ class XgboostRanker {
   // Writes the model as JSON, atomically: a temporary file next to path, then a rename.
   void Save(const std::string& path) const;
 
+  // The model as Save writes it, and back (what ranker checkpoints store). source names the
+  // text's origin in error messages.
+  std::string ToJson() const;
+  static XgboostRanker FromJson(const std::string& json, int threads, const std::string& source);
+
   // One score per row, higher = more relevant: dense has rows * kNumDenseFeatures finite floats.
   // Uses the trees up to and including best_iteration() only.
   std::vector<float> Score(const float* dense, int64_t rows) const;

@@ -1,0 +1,18 @@
+#pragma once
+// Summaries of measured latencies: percentiles by the nearest-rank rule, as benchmarks and the
+// evaluation report them.
+
+#include <cstddef>
+#include <vector>
+
+namespace recsys {
+
+struct LatencySummary {
+  double p50 = 0, p99 = 0, mean = 0, max = 0;  // in the unit of the samples
+  size_t samples = 0;
+};
+
+// Percentiles of samples (any order; empty gives all zeros). Pure.
+LatencySummary SummarizeLatencies(std::vector<double> samples);
+
+}  // namespace recsys
