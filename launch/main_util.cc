@@ -9,6 +9,27 @@
 
 namespace recsys::launch {
 
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  for (char ch : text + ",") {
+    if (ch == ',') {
+      if (!item.empty()) out.push_back(item);
+      item.clear();
+    } else if (ch != ' ') {
+      item += ch;
+    }
+  }
+  return out;
+}
+
+data::Grade ParseRelevantGrade(const std::string& letter) {
+  if (letter == "E") return data::Grade::kExact;
+  if (letter == "S") return data::Grade::kSubstitute;
+  if (letter == "C") return data::Grade::kComplement;
+  throw UsageError("--relevant-grade must be E, S or C, not '" + letter + "'");
+}
+
 int RunMain(const char* program, int argc, char** argv,
             const std::function<int(dist::MpiRuntime& mpi)>& body) {
   try {

@@ -4,8 +4,10 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
+#include "data/dataset.h"
 #include "dist/mpi_runtime.h"
 
 namespace recsys::launch {
@@ -16,6 +18,12 @@ class UsageError : public Error {
  public:
   explicit UsageError(const std::string& message) : Error(message) {}
 };
+
+// "a, b,c" -> {"a", "b", "c"} (spaces dropped, empty items skipped).
+std::vector<std::string> SplitList(const std::string& text);
+
+// --relevant-grade's letter: E, S or C; UsageError otherwise.
+data::Grade ParseRelevantGrade(const std::string& letter);
 
 // Starts MPI, tags log lines with the rank when there are several, and runs body. Exit codes:
 // body's result; 2 for UsageError and Boost.Program_options errors; 1 for any other exception,

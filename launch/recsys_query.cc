@@ -9,10 +9,12 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <numeric>
 #include <string>
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/vector_file.h"
 #include "dist/collective_try.h"
 #include "dist/make_communicator.h"
 #include "launch/main_util.h"
@@ -20,6 +22,7 @@
 #include "models/ranking_features.h"
 #include "serve/ranking_set_builder.h"
 #include "serve/recall_service.h"
+#include "serve/rerank.h"
 
 namespace po = boost::program_options;
 
@@ -46,6 +49,8 @@ struct QueryOptions {
   std::string fusion = serve::FusionName(serve::FusionOptions().fusion);
   double lexical_weight = serve::FusionOptions().lexical_weight;
   std::string ranker = "none";
+  serve::RerankOptions rerank;
+  std::string diversity_by = "category";
   int64_t feature_buckets = models::RankingFeatureOptions().num_buckets;
   bool tsv = false;
 };
@@ -144,6 +149,15 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
        "none, or a ranker trained by the rank stage (fm, dcn = dcn-2, dcn-4, xgboost, ...: "
        "RUN/checkpoints/ranker_<name>.h5) or a ranker checkpoint's path: re-orders the fused "
        "top M candidates")
+      ("diversity", po::value(&o.rerank.diversity)->default_value(o.rerank.diversity),
+       "re-rank weight of diversity (maximal marginal relevance over the top 10) against the "
+       "ranker's score (weight 1); needs --ranker")
+      ("freshness", po::value(&o.rerank.freshness)->default_value(o.rerank.freshness),
+       "re-rank weight of freshness, 2^(-age / half-life); needs --ranker")
+      ("diversity-by", po::value(&o.diversity_by)->default_value(o.diversity_by),
+       "category | embedding (the served product vectors, RUN/vectors.h5)")
+      ("half-life", po::value(&o.rerank.half_life_days)->default_value(o.rerank.half_life_days),
+       "freshness halves every this many days of product age")
       ("feature-buckets", po::value(&o.feature_buckets)->default_value(o.feature_buckets),
        "hashed id space of the ranking features (as the rank stage's --feature-buckets)")
       ("tsv", po::bool_switch(&o.tsv), "print tab-separated lines (no header, no timings): "
@@ -187,6 +201,13 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   recall.nprobe = o.nprobe;
   recall.candidates = std::max(o.candidates, o.k);
   if (o.data.empty()) o.data = o.run + "/dataset.h5";
+  try {
+    o.rerank.diversity_by = serve::ParseDiversity(o.diversity_by);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  const bool reranked = o.rerank.diversity != 0 || o.rerank.freshness != 0;
+  if (reranked && o.ranker == "none") throw UsageError("--diversity and --freshness need --ranker");
   std::string ranker_path;
   if (o.ranker != "none") {
     ranker_path = o.ranker;
@@ -206,6 +227,8 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   data::Dataset dataset;  // rank 0 prints from it
   std::unique_ptr<models::RankingFeatureBuilder> features;
   std::unique_ptr<models::Ranker> ranker;
+  std::vector<float> embeddings;
+  std::unique_ptr<serve::Reranker> reranker;
   dist::CollectiveTry(*comm, [&] {
     if (!root) return;
     dataset = data::ReadDataset(o.data);
@@ -221,6 +244,15 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
                              << " (--feature-buckets)");
     features = std::make_unique<models::RankingFeatureBuilder>(
         dataset, models::RankingFeatureOptions{o.feature_buckets});
+    if (!reranked) return;
+    int64_t dim = 0;
+    if (o.rerank.diversity_by == serve::Diversity::kEmbedding) {
+      const std::string vectors = o.run + "/vectors.h5";
+      dim = data::ReadVectorInfo(vectors).dim;
+      embeddings = data::ReadVectorRows(vectors, 0, service.products());
+    }
+    reranker = std::make_unique<serve::Reranker>(dataset, o.rerank,
+                                                 embeddings.empty() ? nullptr : &embeddings, dim);
   });
   serve::RecallTimings t;
   const std::vector<std::vector<serve::Candidate>> candidates =
@@ -245,12 +277,17 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
     return 0;
   }
   std::printf(
-      "run %s: %s, %lld clusters, %d rank(s); mode %s, M %lld, nprobe %lld, fusion %s, ranker %s\n"
+      "run %s: %s, %lld clusters, %d rank(s); mode %s, M %lld, nprobe %lld, fusion %s, ranker "
+      "%s%s\n"
       "%zu queries: query tower %.2f ms, vector index %.2f ms, lexical index %.2f ms, "
       "fusion %.2f ms, ranking %.2f ms\n",
       o.run.c_str(), service.model_version().c_str(), static_cast<long long>(service.nlist()),
       comm->size(), o.mode.c_str(), static_cast<long long>(recall.candidates),
       static_cast<long long>(o.nprobe), o.fusion.c_str(), ranker ? ranker->name().c_str() : "none",
+      reranked ? (" (re-ranked: diversity " + std::to_string(o.rerank.diversity) + " by " +
+                  o.diversity_by + ", freshness " + std::to_string(o.rerank.freshness) + ")")
+                     .c_str()
+               : "",
       o.queries.size(), t.embed_ms, t.dense_ms, t.lexical_ms, t.fusion_ms, rank_ms);
   for (size_t q = 0; q < results.size(); ++q) {
     PrintQuery(o.queries[q], results[q], o.k, ranker != nullptr, dataset);

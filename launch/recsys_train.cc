@@ -41,22 +41,9 @@ struct TrainCommand {
   std::string rankers = "fm,dcn-2,xgboost";
   serve::RankStageOptions rank;
   std::string eval_candidates = "100,1000";
+  std::string rerank_diversity_by = "category";
+  double rerank_half_life_days = serve::RerankOptions().half_life_days;
 };
-
-// "a, b,c" -> {"a", "b", "c"}.
-std::vector<std::string> SplitList(const std::string& text) {
-  std::vector<std::string> out;
-  std::string item;
-  for (char ch : text + ",") {
-    if (ch == ',') {
-      if (!item.empty()) out.push_back(item);
-      item.clear();
-    } else if (ch != ' ') {
-      item += ch;
-    }
-  }
-  return out;
-}
 
 // Parses the command line; returns false after printing help.
 bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
@@ -179,7 +166,14 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
        "NDCG gains per grade, e.g. 'E=1,S=0.1,C=0.01,I=0' (the default; grades left out keep "
        "theirs)")
       ("eval-candidates", po::value(&c->eval_candidates)->default_value(c->eval_candidates),
-       "ranking comparison: the M of each block of rows (fused top M of the hybrid candidates)");
+       "ranking comparison: the M of each block of rows (fused top M of the hybrid candidates)")
+      ("rerank-diversity-by", po::value(&c->rerank_diversity_by)
+           ->default_value(c->rerank_diversity_by),
+       "re-rank table: similarity the diversity weight penalises: category | embedding (the "
+       "served product vectors)")
+      ("rerank-half-life", po::value(&c->rerank_half_life_days)
+           ->default_value(c->rerank_half_life_days),
+       "re-rank table: freshness halves every this many days of product age");
   // clang-format on
   po::options_description all(
       "Usage: mpirun -np N recsys_train --out RUN [OPTIONS]\n"
@@ -222,13 +216,6 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
   return true;
 }
 
-data::Grade RelevantGrade(const std::string& letter) {
-  if (letter == "E") return data::Grade::kExact;
-  if (letter == "S") return data::Grade::kSubstitute;
-  if (letter == "C") return data::Grade::kComplement;
-  throw UsageError("--relevant-grade must be E, S or C, not '" + letter + "'");
-}
-
 bool Runs(const TrainCommand& c, const std::string& stage) {
   return c.stage == "all" || c.stage == stage;
 }
@@ -239,20 +226,22 @@ serve::RankEvalOptions RankEval(const TrainCommand& c) {
   e.data = c.recall.data;
   e.out = c.recall.out;
   e.candidates.clear();
-  for (const std::string& m : SplitList(c.eval_candidates)) {
-    try {
-      size_t used = 0;
-      e.candidates.push_back(std::stoll(m, &used));
-      if (used != m.size()) throw std::invalid_argument(m);
-    } catch (const std::exception&) {
-      throw UsageError("--eval-candidates: '" + m + "' is not a number");
-    }
+  try {
+    for (int m : models::ParseCutoffs(c.eval_candidates)) e.candidates.push_back(m);
+  } catch (const Error& error) {
+    throw UsageError(std::string("--eval-candidates: ") + error.what());
   }
   e.recall = c.rank.recall;
   e.features = c.rank.features;
-  e.relevant_from = RelevantGrade(c.relevant_grade);
+  e.relevant_from = ParseRelevantGrade(c.relevant_grade);
   if (!c.gains.empty()) e.gains = models::ParseGradeGains(c.gains);
   e.threads = c.recall.threads;
+  try {
+    e.rerank.diversity_by = serve::ParseDiversity(c.rerank_diversity_by);
+  } catch (const Error& error) {
+    throw UsageError(std::string("--rerank-diversity-by: ") + error.what());
+  }
+  e.rerank.half_life_days = c.rerank_half_life_days;
   return e;
 }
 
@@ -284,7 +273,7 @@ void CheckStageInputs(const TrainCommand& c) {
   }
   if (c.nprobe < 1) throw UsageError("--nprobe must be at least 1");
   if (!(c.fusion.lexical_weight >= 0)) throw UsageError("--lexical-weight must be at least 0");
-  RelevantGrade(c.relevant_grade);
+  ParseRelevantGrade(c.relevant_grade);
   try {
     if (!c.gains.empty()) models::ParseGradeGains(c.gains);
     if (!c.cutoffs.empty()) models::ParseCutoffs(c.cutoffs);
@@ -365,7 +354,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
     e.seed = c.recall.seed;
     e.nprobe = c.nprobe;
     e.fusion = c.fusion;
-    e.metrics.relevant_from = RelevantGrade(c.relevant_grade);
+    e.metrics.relevant_from = ParseRelevantGrade(c.relevant_grade);
     if (!c.gains.empty()) e.metrics.gains = models::ParseGradeGains(c.gains);
     if (!c.cutoffs.empty()) e.metrics.cutoffs = models::ParseCutoffs(c.cutoffs);
     e.index = c.index;
@@ -375,12 +364,14 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
     if (serve::RankerCheckpoints(rank_eval).empty()) {
       if (comm->rank() == 0) RECSYS_WARN("eval: no ranker checkpoint: run the rank stage first");
     } else {
-      const std::vector<serve::RankEvalRow> rows = serve::RunRankEval(rank_eval, *comm);
+      const serve::RankEvalResult result = serve::RunRankEval(rank_eval, *comm);
       if (comm->rank() == 0) {
         const std::string results = (std::filesystem::path(c.recall.out) / "results").string();
-        serve::WriteRankingReport(rows, results, "ranking_comparison");
+        serve::WriteRankingReport(result.rows, results, "ranking_comparison");
+        serve::WriteRerankReport(result, results);
         serve::PlotTrainingCurves((std::filesystem::path(results) / "curves").string());
-        std::cout << serve::FormatRankingTable(rows) << std::flush;
+        std::cout << serve::FormatRankingTable(result.rows) << "\n"
+                  << serve::FormatRerankTable(result.rerank) << std::flush;
       }
     }
   }

@@ -59,10 +59,10 @@ struct RankerTrainOptions {
   // FM and DCN (the shared training loop)
   int64_t epochs = 10;
   int64_t batch_queries = 32;  // GLOBAL queries (candidate lists) per step
-  int64_t patience = 2;        // epochs without a better valid NDCG@10 before stopping; 0 = never
+  int64_t patience = 1;        // epochs without a better valid NDCG@10 before stopping; 0 = never
   int64_t max_steps = 0;       // 0 = no limit
   bool resume = false;         // continue from the ranker's last checkpoint
-  double learning_rate = 0.005;
+  double learning_rate = 0.002;
   int64_t warmup_steps = 50;
   double clip_norm = 1.0;
   int64_t factors = 16;                             // FM factor width

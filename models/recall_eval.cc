@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "dist/communicator.h"
@@ -115,28 +116,6 @@ void RunAgreeingOnFailure(dist::Communicator& comm, const std::string& what, Wor
   const int32_t failed = dist::AllReduceValue<int32_t>(comm, error ? 1 : 0, dist::ReduceOp::kSum);
   if (error) std::rethrow_exception(error);
   if (failed > 0) RECSYS_THROW(what << " failed on " << failed << " other rank(s)");
-}
-
-// Writes content to path through a temporary file in the same directory, so that a crash never
-// leaves a half-written file under the final name.
-void WriteFileAtomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    RECSYS_CHECK(out, tmp << ": cannot open for writing");
-    out << content;
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      RECSYS_THROW(tmp << ": write failed");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    RECSYS_THROW(path << ": cannot rename the finished file into place: " << ec.message());
-  }
 }
 
 const char* GradeName(data::Grade grade) {

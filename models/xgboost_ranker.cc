@@ -18,6 +18,7 @@
 #include <sstream>
 #include <utility>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -174,28 +175,6 @@ double EvalValue(const std::string& result, const std::string& name, const std::
   RECSYS_CHECK(at != std::string::npos,
                "XGBoost evaluation \"" << result << "\" has no " << name << "-" << metric);
   return std::strtod(result.c_str() + at + key.size(), nullptr);
-}
-
-// Writes content to path through a temporary file in the same directory, so that a crash never
-// leaves a half-written model under the final name.
-void WriteFileAtomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    RECSYS_CHECK(out, tmp << ": cannot open for writing");
-    out << content;
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      RECSYS_THROW(tmp << ": write failed");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    RECSYS_THROW(path << ": cannot rename the finished file into place: " << ec.message());
-  }
 }
 
 }  // namespace

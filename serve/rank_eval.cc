@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/latency.h"
 #include "core/log.h"
+#include "data/vector_file.h"
 #include "dist/distributed_sampler.h"
 #include "models/baselines.h"
 #include "models/ranker.h"
@@ -114,7 +115,7 @@ std::vector<std::string> RankerCheckpoints(const RankEvalOptions& o) {
   return out;
 }
 
-std::vector<RankEvalRow> RunRankEval(const RankEvalOptions& o, dist::Communicator& comm) {
+RankEvalResult RunRankEval(const RankEvalOptions& o, dist::Communicator& comm) {
   CheckRankEvalOptions(o);
   const bool root = comm.rank() == 0;
   const data::Dataset dataset = data::ReadDataset(o.data);
@@ -135,8 +136,18 @@ std::vector<RankEvalRow> RunRankEval(const RankEvalOptions& o, dist::Communicato
   const std::vector<int32_t> queries = JudgedQueryRows(dataset, data::Split::kTest);
   const std::vector<models::JudgedQuery> judged = JudgedByRow(dataset);
   const int depth = kCutoffs.back();
+  // Product embeddings for the re-rank's diversity by embedding: the served ones.
+  std::vector<float> embeddings;
+  int64_t embedding_dim = 0;
+  if (o.rerank.diversity_by == Diversity::kEmbedding) {
+    const std::string vectors = (fs::path(o.out) / "vectors.h5").string();
+    const data::VectorFileInfo info = data::ReadVectorInfo(vectors);
+    embeddings = data::ReadVectorRows(vectors, 0, info.rows);
+    embedding_dim = info.dim;
+  }
 
-  std::vector<RankEvalRow> rows;
+  RankEvalResult result;
+  std::vector<RankEvalRow>& rows = result.rows;
   {
     const models::PopularityRetriever popularity(dataset);
     rows.push_back(
@@ -150,6 +161,7 @@ std::vector<RankEvalRow> RunRankEval(const RankEvalOptions& o, dist::Communicato
                               models::RankGroups(bm25, models::CandidateOrderScores(bm25)), queries,
                               judged, o));
   }
+  double best_ndcg = -1;
   for (int64_t m : o.candidates) {
     RecallOptions recall = o.recall;
     recall.candidates = m;
@@ -175,9 +187,18 @@ std::vector<RankEvalRow> RunRankEval(const RankEvalOptions& o, dist::Communicato
         RECSYS_INFO("rank eval M=" << m << " " << row.model << ": NDCG@10 " << row.ndcg10
                                    << ", HR@10 " << row.hr10 << ", p50 " << row.p50_ms << " ms");
       }
+      // The re-rank table re-orders the best ranker's lists at the first M.
+      if (m == o.candidates.front() && row.ndcg10 > best_ndcg) {
+        best_ndcg = row.ndcg10;
+        result.rerank_ranker = row.model;
+        result.rerank_candidates = m;
+        result.rerank = RerankTable(set, scores, dataset, judged, o.rerank_weights, o.rerank,
+                                    embeddings.empty() ? nullptr : &embeddings, embedding_dim,
+                                    o.gains, o.relevant_from);
+      }
     }
   }
-  return rows;
+  return result;
 }
 
 }  // namespace recsys::serve

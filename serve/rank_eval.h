@@ -13,6 +13,7 @@
 #include "models/metrics.h"
 #include "models/ranking_features.h"
 #include "serve/recall_service.h"
+#include "serve/rerank.h"
 
 namespace recsys::serve {
 
@@ -41,6 +42,19 @@ struct RankEvalOptions {
   data::Grade relevant_from = data::Grade::kExact;
   models::GradeGains gains;
   int threads = 1;  // XGBoost's prediction threads
+  // The re-rank table: the best ranker at the first M, re-ranked with each (diversity,
+  // freshness) weight pair; diversity by embeddings (RUN/vectors.h5) when rerank.diversity_by
+  // says so.
+  RerankOptions rerank;
+  std::vector<std::pair<double, double>> rerank_weights = {
+      {0, 0}, {0.1, 0}, {0.3, 0}, {0.5, 0}, {0, 0.1}, {0, 0.3}, {0, 0.5}, {0.3, 0.3}};
+};
+
+struct RankEvalResult {
+  std::vector<RankEvalRow> rows;
+  std::string rerank_ranker;      // the ranker the re-rank table re-orders ("" without rankers)
+  int64_t rerank_candidates = 0;  // its M
+  std::vector<RerankRow> rerank;  // one row per weight pair
 };
 
 // Throws recsys::Error naming the first bad option. Not collective.
@@ -51,7 +65,7 @@ void CheckRankEvalOptions(const RankEvalOptions& options);
 std::vector<std::string> RankerCheckpoints(const RankEvalOptions& options);
 
 // COLLECTIVE over comm. Rows: popularity and bm25 once, then for each M: fusion and every
-// ranker. Every rank scores its slice of the queries; the table is the same on every rank.
-std::vector<RankEvalRow> RunRankEval(const RankEvalOptions& options, dist::Communicator& comm);
+// ranker. Every rank scores its slice of the queries; the tables are the same on every rank.
+RankEvalResult RunRankEval(const RankEvalOptions& options, dist::Communicator& comm);
 
 }  // namespace recsys::serve

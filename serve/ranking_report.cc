@@ -15,6 +15,7 @@
 #include <sstream>
 #include <utility>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/gnuplot.h"
 #include "core/log.h"
@@ -86,34 +87,6 @@ std::string MarkdownTable(const std::vector<std::string>& header,
   os << "\n";
   for (const auto& row : rows) line(row);
   return os.str();
-}
-
-// Writes content to path through a temporary file in the same directory, so that a crash never
-// leaves a half-written file under the final name.
-std::string TemporaryPath(const std::string& path) {
-  return path + ".tmp." + std::to_string(getpid());
-}
-void RenameIntoPlace(const std::string& tmp, const std::string& path) {
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    RECSYS_THROW(path << ": cannot rename the finished file into place: " << ec.message());
-  }
-}
-void WriteFileAtomically(const std::string& path, const std::string& content) {
-  const std::string tmp = TemporaryPath(path);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    RECSYS_CHECK(out, tmp << ": cannot open for writing");
-    out << content;
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      RECSYS_THROW(tmp << ": write failed");
-    }
-  }
-  RenameIntoPlace(tmp, path);
 }
 
 // Runs a chart script that writes the temporary path of png (it starts with ChartStart), then
@@ -433,6 +406,22 @@ void WriteRankingReport(const std::vector<RankEvalRow>& rows, const std::string&
 
   const std::string png = base.string() + ".png";
   DrawAtomically(png, NdcgChartScript(rows, png));
+}
+
+void WriteRerankReport(const RankEvalResult& result, const std::string& folder) {
+  if (result.rerank.empty()) return;
+  CreateFolder(folder);
+  std::ostringstream md;
+  md << "Re-rank of " << result.rerank_ranker << "'s order of the fused top "
+     << result.rerank_candidates
+     << " candidates (test queries): greedy maximal marginal relevance over the top 10 with "
+        "weights for relevance (the ranker's score, min-max normalised per list), diversity "
+        "(redundancy with the products already placed) and freshness (2^(-age / half-life)). "
+        "NDCG@10 over the full catalogue; intra-list diversity (ILD) = mean over pairs of the top "
+        "10 of 1 - similarity (same category, or embedding cosine); mean age of the top 10 in "
+        "days.\n\n"
+     << FormatRerankTable(result.rerank);
+  WriteFileAtomically((fs::path(folder) / "rerank.md").string(), md.str());
 }
 
 void PlotTrainingCurves(const std::string& curves_folder) {

@@ -32,6 +32,11 @@ std::string FormatRankingTable(const std::vector<RankEvalRow>& rows);
 void WriteRankingReport(const std::vector<RankEvalRow>& rows, const std::string& folder,
                         const std::string& name);
 
+// Writes folder/rerank.md: what each re-rank weight does (serve/rerank.h's RerankTable of
+// result) to NDCG@10, intra-list diversity and the mean age of the top 10, with a line naming the
+// ranker and M it re-orders. Nothing when result has no re-rank rows.
+void WriteRerankReport(const RankEvalResult& result, const std::string& folder);
+
 // For each <model>.csv training curve in curves_folder (header epoch,step,loss,<metric>,seconds;
 // a row per epoch), writes <model>.png beside it: the training loss (left axis) and the
 // validation metric (right axis, named from the header) per epoch, titled with the model. A curve

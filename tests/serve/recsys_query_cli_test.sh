@@ -26,7 +26,8 @@ query=("$bin/recsys_query" --run "$run")
 # 1. --help documents every flag.
 if "$bin/recsys_query" --help >"$work/help" 2>&1; then
   missing=""
-  for flag in --run --data --queries-file --k --mode --candidates --nprobe --fusion --tsv --help; do
+  for flag in --run --data --queries-file --k --mode --candidates --nprobe --fusion --tsv \
+      --ranker --diversity --freshness --diversity-by --half-life --feature-buckets --help; do
     grep -qF -- "$flag" "$work/help" || missing="$missing $flag"
   done
   if [ -z "$missing" ]; then pass "help lists every flag"; else fail "help lacks:$missing"; fi
@@ -50,7 +51,7 @@ for mode in dense lexical hybrid; do
   fi
 done
 # Hybrid results carry both sources' ranks; the table form prints a header and the timings.
-if awk -F'\t' '$8 > 0 && $10 > 0' "$work/hybrid.tsv" | grep -q .; then
+if awk -F'\t' '$9 > 0 && $11 > 0' "$work/hybrid.tsv" | grep -q .; then
   pass "hybrid results carry dense and bm25 ranks"
 else
   fail "no hybrid result found by both sources: $(head -c 400 "$work/hybrid.tsv")"
@@ -122,7 +123,74 @@ else
   fail "per-query CSV header: $(head -1 "$run/results/recall_per_query.csv")"
 fi
 
-# 6. Bad input.
+# 6. The rank stage trains rankers on the deployed hybrid candidates; the eval stage writes the
+#    ranking comparison; recsys_compare compares chosen checkpoints; recsys_query --ranker
+#    re-orders the fused top M.
+if mpirun -np 2 --oversubscribe "$bin/recsys_train" --out "$run" --stage rank \
+    --rankers fm,dcn-2,xgboost --rank-epochs 2 --rank-candidates 30 --xgb-rounds 10 \
+    >"$work/rank.log" 2>&1; then
+  pass "rank stage trains fm, dcn-2 and xgboost"
+else
+  fail "rank stage: $(tail -3 "$work/rank.log")"
+fi
+for name in fm dcn-2 xgboost; do
+  [ -s "$run/checkpoints/ranker_$name.h5" ] && pass "checkpoint ranker_$name.h5" ||
+    fail "no checkpoint ranker_$name.h5"
+done
+[ -s "$run/results/curves/ranker_dcn-2.csv" ] && pass "training curve of dcn-2" ||
+  fail "no training curve for dcn-2"
+if mpirun -np 2 --oversubscribe "$bin/recsys_train" --out "$run" --stage eval --variant base \
+    --eval-candidates 30,60 >"$work/rank_eval.log" 2>&1; then
+  pass "eval stage with rankers"
+else
+  fail "eval with rankers: $(tail -3 "$work/rank_eval.log")"
+fi
+report=$run/results/ranking_comparison
+for row in "popularity | -" "bm25 | -" "fusion | 30" "fm | 30" "dcn-2 | 60" "xgboost | 60"; do
+  grep -qF "| $row |" "$report.md" && pass "comparison row: $row" || fail "comparison lacks $row"
+done
+[ "$(wc -l <"$report.csv")" = 11 ] && pass "comparison CSV: header and 10 rows" ||
+  fail "comparison CSV has $(wc -l <"$report.csv") lines"
+head -c 4 "$report.png" | grep -q PNG && pass "comparison chart is a PNG" || fail "no PNG chart"
+grep -q "DCN depth ablation" "$report.md" && pass "DCN depth ablation table" ||
+  fail "no ablation table"
+[ -s "$run/results/rerank.md" ] && grep -q "diversity" "$run/results/rerank.md" &&
+  pass "re-rank table" || fail "no re-rank table"
+for curve in ranker_fm ranker_dcn-2 two_tower_base; do
+  head -c 4 "$run/results/curves/$curve.png" 2>/dev/null | grep -q PNG &&
+    pass "training curve chart $curve.png" || fail "no chart $curve.png"
+done
+if mpirun -np 2 --oversubscribe "$bin/recsys_compare" --run "$run" --name two --eval-candidates 30 \
+    "$run/checkpoints/ranker_fm.h5" "$run/checkpoints/ranker_xgboost.h5" >"$work/compare.log" 2>&1 &&
+    [ -s "$run/results/two.md" ] && [ -s "$run/results/two.csv" ] &&
+    head -c 4 "$run/results/two.png" | grep -q PNG &&
+    [ "$(grep -c '^| \(fm\|xgboost\) | 30 |' "$run/results/two.md")" = 2 ] &&
+    ! grep -q '^| dcn-2 ' "$run/results/two.md"; then
+  pass "recsys_compare on two checkpoints writes md, csv and png with their rows"
+else
+  fail "recsys_compare: $(tail -3 "$work/compare.log") $(head -c 600 "$run/results/two.md" 2>/dev/null)"
+fi
+# The ranker re-orders the same fused top M: with k = M the product sets are equal.
+mpirun -np 2 --oversubscribe "${query[@]}" --tsv --k 20 --candidates 20 "$title" \
+  >"$work/plain.tsv" 2>"$work/plain.err"
+mpirun -np 2 --oversubscribe "${query[@]}" --tsv --k 20 --candidates 20 --ranker dcn "$title" \
+  >"$work/ranked.tsv" 2>"$work/ranked.err"
+if [ -s "$work/ranked.tsv" ] && [ "$(cut -f4 "$work/plain.tsv" | sort)" = "$(cut -f4 "$work/ranked.tsv" | sort)" ] &&
+    [ "$(cut -f7 "$work/ranked.tsv")" = "$(cut -f7 "$work/ranked.tsv" | sort -gr)" ]; then
+  pass "--ranker dcn re-orders the fused top M by its score"
+else
+  fail "--ranker: $(head -c 400 "$work/ranked.tsv" "$work/ranked.err")"
+fi
+expect_fail "unknown ranker to train" 2 "unknown ranker 'gbdt'" \
+  "$bin/recsys_train" --out "$run" --stage rank --rankers fm,gbdt
+expect_fail "ranker not trained" 1 "ranker_dcn-6.h5" "${query[@]}" --ranker dcn-6 "lamp"
+expect_fail "re-rank without a ranker" 2 "need --ranker" "${query[@]}" --diversity 0.3 "lamp"
+expect_fail "compare without checkpoints" 2 "no ranker checkpoint given" \
+  "$bin/recsys_compare" --run "$run"
+expect_fail "rank stage without an index" 1 "run the index stage first" \
+  "$bin/recsys_train" --out "$work/empty_rank" --data "$run/dataset.h5" --stage rank
+
+# 7. Bad input.
 expect_fail "empty query" 2 "query 2 is empty" "${query[@]}" "lamp" "  "
 expect_fail "no query" 2 "no query given" "${query[@]}"
 expect_fail "unknown mode" 2 "unknown recall mode 'fuzzy'" "${query[@]}" --mode fuzzy "lamp"
