@@ -4,10 +4,31 @@
 
 #include <boost/program_options/errors.hpp>
 #include <cstdio>
+#include <sstream>
 
 #include "core/log.h"
 
 namespace recsys::launch {
+
+bool ParseArguments(int argc, char** argv,
+                    const boost::program_options::options_description& options,
+                    std::vector<std::string>* arguments, const char* usage, bool print) {
+  namespace po = boost::program_options;
+  po::options_description hidden;
+  hidden.add_options()("argument", po::value(arguments));
+  po::positional_options_description positional;
+  positional.add("argument", -1);
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::variables_map vm;
+  po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+  if (vm.count("help")) {
+    if (print) std::printf("%s\n%s\n", usage, (std::ostringstream() << options).str().c_str());
+    return false;
+  }
+  po::notify(vm);
+  return true;
+}
 
 std::vector<std::string> SplitList(const std::string& text) {
   std::vector<std::string> out;

@@ -2,6 +2,7 @@
 // What every executable's main() shares: MPI start-up, the rank tag on log lines, and the
 // mapping of exceptions to a one-line message and an exit code.
 
+#include <boost/program_options.hpp>
 #include <functional>
 #include <string>
 #include <vector>
@@ -18,6 +19,12 @@ class UsageError : public Error {
  public:
   explicit UsageError(const std::string& message) : Error(message) {}
 };
+
+// Parses the command line: the named options, and the arguments without a name into *arguments.
+// On --help prints usage and the options (when print) and returns false.
+bool ParseArguments(int argc, char** argv,
+                    const boost::program_options::options_description& options,
+                    std::vector<std::string>* arguments, const char* usage, bool print);
 
 // "a, b,c" -> {"a", "b", "c"} (spaces dropped, empty items skipped).
 std::vector<std::string> SplitList(const std::string& text);

@@ -50,19 +50,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
       ("gains", po::value(&gains), "NDCG gains per grade, e.g. 'E=1,S=0.1,C=0.01,I=0' (default)")
       ("threads", po::value(&e.threads)->default_value(e.threads), "XGBoost prediction threads");
   // clang-format on
-  po::options_description hidden;
-  hidden.add_options()("checkpoint", po::value(&e.checkpoints));
-  po::positional_options_description positional;
-  positional.add("checkpoint", -1);
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-  if (vm.count("help")) {
-    if (mpi.world_rank() == 0) std::cout << kUsage << "\n" << options << std::endl;
-    return 0;
-  }
-  po::notify(vm);
+  if (!ParseArguments(argc, argv, options, &e.checkpoints, kUsage, mpi.world_rank() == 0)) return 0;
   if (e.checkpoints.empty()) throw UsageError("no ranker checkpoint given");
   if (name.empty() || name.find('/') != std::string::npos) {
     throw UsageError("--name must be a file name, not '" + name + "'");

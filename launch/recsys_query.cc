@@ -164,19 +164,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
        "query number, query, rank, product id, title, brand, ranker score, fused score, dense "
        "rank, dense score, bm25 rank, bm25 score");
   // clang-format on
-  po::options_description hidden;
-  hidden.add_options()("query", po::value(&o.queries));
-  po::positional_options_description positional;
-  positional.add("query", -1);
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-  if (vm.count("help")) {
-    if (mpi.world_rank() == 0) std::cout << kUsage << "\n" << options << std::endl;
-    return 0;
-  }
-  po::notify(vm);
+  if (!ParseArguments(argc, argv, options, &o.queries, kUsage, mpi.world_rank() == 0)) return 0;
   serve::RecallOptions recall;
   try {
     recall.mode = serve::ParseRecallMode(o.mode);

@@ -127,6 +127,10 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
       ("rank-candidates", po::value(&c->rank.recall.candidates)
            ->default_value(c->rank.recall.candidates),
        "M: each train and valid query's list is the fused top M of the hybrid candidates")
+      ("rank-train-queries", po::value(&c->rank.train_queries)
+           ->default_value(c->rank.train_queries),
+       "queries the rankers learn from: valid (3/4 of the valid split, never seen by the recall "
+       "model; the other 1/4 selects epochs) | train (the train split; selects on valid)")
       ("rank-epochs", po::value(&k.epochs)->default_value(k.epochs), "FM/DCN: maximum epochs")
       ("rank-batch-queries", po::value(&k.batch_queries)->default_value(k.batch_queries),
        "FM/DCN: global candidate lists (queries) per step")

@@ -119,4 +119,33 @@ void ReadModule(const H5Reader& in, torch::nn::Module& module) {
   for (auto& b : module.named_buffers()) ReadTensorInto(in, "params/" + b.key(), b.value());
 }
 
+const std::string& ConfigString(const ModelConfig& config, const std::string& what,
+                                const std::string& key) {
+  auto it = config.find(key);
+  RECSYS_CHECK(it != config.end(), what << " configuration has no " << key);
+  return it->second;
+}
+
+int64_t ConfigInt(const ModelConfig& config, const std::string& what, const std::string& key) {
+  const std::string& text = ConfigString(config, what, key);
+  try {
+    size_t used = 0;
+    const int64_t value = std::stoll(text, &used);
+    if (used == text.size()) return value;
+  } catch (const std::exception&) {
+  }
+  RECSYS_THROW(what << " configuration: " << key << "=" << text << " is not an integer");
+}
+
+double ConfigDouble(const ModelConfig& config, const std::string& what, const std::string& key) {
+  const std::string& text = ConfigString(config, what, key);
+  try {
+    size_t used = 0;
+    const double value = std::stod(text, &used);
+    if (used == text.size()) return value;
+  } catch (const std::exception&) {
+  }
+  RECSYS_THROW(what << " configuration: " << key << "=" << text << " is not a number");
+}
+
 }  // namespace recsys::models

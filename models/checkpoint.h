@@ -23,6 +23,13 @@ namespace recsys::models {
 // their model names and configurations are equal.
 using ModelConfig = std::map<std::string, std::string>;
 
+// Values of a stored configuration; `what` names the model in messages ("two-tower"). Throw
+// recsys::Error naming a missing key, or a value that is not an integer / a number.
+const std::string& ConfigString(const ModelConfig& config, const std::string& what,
+                                const std::string& key);
+int64_t ConfigInt(const ModelConfig& config, const std::string& what, const std::string& key);
+double ConfigDouble(const ModelConfig& config, const std::string& what, const std::string& key);
+
 struct CheckpointInfo {
   std::string model;  // "two_tower", "fm", ...
   ModelConfig config;

@@ -11,23 +11,7 @@ namespace {
 
 constexpr double kEmbeddingStd = 0.01;
 
-// Reading a stored configuration. Local for now: two_tower.cc has its own ConfigInt.
-const std::string& ConfigString(const ModelConfig& config, const std::string& key) {
-  auto it = config.find(key);
-  RECSYS_CHECK(it != config.end(), "ranker configuration has no " << key);
-  return it->second;
-}
-
-int64_t ConfigInt(const ModelConfig& config, const std::string& key) {
-  const std::string& text = ConfigString(config, key);
-  try {
-    size_t used = 0;
-    const int64_t value = std::stoll(text, &used);
-    if (used == text.size()) return value;
-  } catch (const std::exception&) {
-  }
-  RECSYS_THROW("ranker configuration: " << key << "=" << text << " is not an integer");
-}
+constexpr char kWhat[] = "ranker";  // in configuration errors
 
 // The field embeddings of a batch: [B, kNumSparseFields, width], each the mean of its bag's
 // rows of table. torch::embedding_bag refuses a batch of no bags, which an empty slice of a global
@@ -268,22 +252,22 @@ ModelConfig DcnImpl::config() const {
 // -------------------------------------------------------------------------------------
 
 std::shared_ptr<RankerNetImpl> MakeRankerNet(const ModelConfig& c) {
-  const std::string& model = ConfigString(c, "model");
+  const std::string& model = ConfigString(c, kWhat, "model");
   if (model == "fm") {
     return std::make_shared<FmImpl>(FmOptions()
-                                        .num_buckets(ConfigInt(c, "num_buckets"))
-                                        .factors(ConfigInt(c, "factors"))
-                                        .num_dense(ConfigInt(c, "num_dense")));
+                                        .num_buckets(ConfigInt(c, kWhat, "num_buckets"))
+                                        .factors(ConfigInt(c, kWhat, "factors"))
+                                        .num_dense(ConfigInt(c, kWhat, "num_dense")));
   }
   if (model == "dcn") {
     return std::make_shared<DcnImpl>(DcnOptions()
-                                         .num_buckets(ConfigInt(c, "num_buckets"))
-                                         .embedding_dim(ConfigInt(c, "embedding_dim"))
-                                         .num_dense(ConfigInt(c, "num_dense"))
-                                         .cross_layers(ConfigInt(c, "cross_layers"))
-                                         .cross(ConfigString(c, "cross"))
-                                         .deep(ConfigString(c, "deep"))
-                                         .structure(ConfigString(c, "structure")));
+                                         .num_buckets(ConfigInt(c, kWhat, "num_buckets"))
+                                         .embedding_dim(ConfigInt(c, kWhat, "embedding_dim"))
+                                         .num_dense(ConfigInt(c, kWhat, "num_dense"))
+                                         .cross_layers(ConfigInt(c, kWhat, "cross_layers"))
+                                         .cross(ConfigString(c, kWhat, "cross"))
+                                         .deep(ConfigString(c, kWhat, "deep"))
+                                         .structure(ConfigString(c, kWhat, "structure")));
   }
   RECSYS_THROW("ranker configuration: unknown model \"" << model << "\" (fm, dcn)");
 }

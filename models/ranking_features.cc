@@ -137,6 +137,21 @@ void RankingFeatureBuilder::Append(const std::string& query_text, int64_t query_
   const bool own_judgements =
       query_row >= 0 && dataset_.queries.split[query_row] == data::Split::kTrain;
 
+  // The list's score ranges, for the list-relative features.
+  float max_lexical = 0, min_lexical = 0, max_dense = 0, min_dense = 0;
+  bool any_lexical = false, any_dense = false;
+  for (const CandidateSignals& c : candidates) {
+    if (c.lexical_rank > 0) {
+      max_lexical = any_lexical ? std::max(max_lexical, c.lexical_score) : c.lexical_score;
+      min_lexical = any_lexical ? std::min(min_lexical, c.lexical_score) : c.lexical_score;
+      any_lexical = true;
+    }
+    if (c.dense_rank > 0) {
+      max_dense = any_dense ? std::max(max_dense, c.dense_score) : c.dense_score;
+      min_dense = any_dense ? std::min(min_dense, c.dense_score) : c.dense_score;
+      any_dense = true;
+    }
+  }
   for (const CandidateSignals& c : candidates) {
     RECSYS_CHECK(c.product >= 0 && c.product < n, "ranking features: candidate product "
                                                       << c.product << " outside the catalogue of "
@@ -180,7 +195,9 @@ void RankingFeatureBuilder::Append(const std::string& query_text, int64_t query_
                             : static_cast<float>(overlap) / static_cast<float>(query_words.size()),
         AllWordsIn(brand_words_[products.brand[p]], query_words),
         AllWordsIn(colour_words_[products.colour[p]], query_words),
-        static_cast<float>(std::log1p(static_cast<double>(std::max(c.fused_rank, 0))))};
+        static_cast<float>(std::log1p(static_cast<double>(std::max(c.fused_rank, 0)))),
+        max_lexical > 0 ? (c.lexical_rank > 0 ? c.lexical_score : min_lexical) / max_lexical : 0.0f,
+        (c.dense_rank > 0 ? c.dense_score : min_dense) - max_dense};
     out->dense.insert(out->dense.end(), dense, dense + kNumDenseFeatures);
     ++out->rows;
   }

@@ -22,6 +22,11 @@
 //  10 brand match: every word of the brand name is a query word (0 when no brand)
 //  11 colour match: every word of the colour name is a query word (0 when no colour)
 //  12 log(1 + fused rank), rank 1-based in the candidate list (the same scale for any M)
+//  13 BM25 share: BM25 / the list's largest BM25 (scores are comparable within a query only);
+//     a candidate outside the lexical list takes the list's smallest BM25, a bound on its own
+//  14 cosine gap: cosine - the list's largest cosine; outside the dense list, the smallest
+// Features 13 and 14 depend on the whole candidate list, which is the same at training and
+// serving time (the fused top M).
 
 #include <cstdint>
 #include <string>
@@ -32,7 +37,7 @@
 namespace recsys::models {
 
 inline constexpr int kNumSparseFields = 6;
-inline constexpr int kNumDenseFeatures = 13;
+inline constexpr int kNumDenseFeatures = 15;
 // Names of the dense features, in order (for reports, XGBoost's feature names and the docs).
 extern const char* const kDenseFeatureNames[kNumDenseFeatures];
 

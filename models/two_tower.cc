@@ -16,29 +16,7 @@ namespace {
 
 namespace F = torch::nn::functional;
 
-int64_t ConfigInt(const ModelConfig& config, const std::string& key) {
-  auto it = config.find(key);
-  RECSYS_CHECK(it != config.end(), "two-tower configuration has no " << key);
-  try {
-    size_t used = 0;
-    const int64_t value = std::stoll(it->second, &used);
-    if (used == it->second.size()) return value;
-  } catch (const std::exception&) {
-  }
-  RECSYS_THROW("two-tower configuration: " << key << "=" << it->second << " is not an integer");
-}
-
-double ConfigDouble(const ModelConfig& config, const std::string& key) {
-  auto it = config.find(key);
-  RECSYS_CHECK(it != config.end(), "two-tower configuration has no " << key);
-  try {
-    size_t used = 0;
-    const double value = std::stod(it->second, &used);
-    if (used == it->second.size()) return value;
-  } catch (const std::exception&) {
-  }
-  RECSYS_THROW("two-tower configuration: " << key << "=" << it->second << " is not a number");
-}
+constexpr char kWhat[] = "two-tower";  // in configuration errors
 
 std::string DoubleText(double value) {
   std::ostringstream os;
@@ -98,19 +76,19 @@ ModelConfig ToConfig(const TwoTowerOptions& o) {
 
 TwoTowerOptions TwoTowerOptionsFromConfig(const ModelConfig& c) {
   TwoTowerOptions o;
-  o.num_buckets(ConfigInt(c, "num_buckets"))
-      .dim(ConfigInt(c, "dim"))
-      .hidden(ConfigInt(c, "hidden"))
-      .tie_text(ConfigInt(c, "tie_text") != 0)
-      .num_brands(ConfigInt(c, "num_brands"))
-      .num_categories(ConfigInt(c, "num_categories"))
-      .num_colours(ConfigInt(c, "num_colours"))
-      .brand_dim(ConfigInt(c, "brand_dim"))
-      .category_dim(ConfigInt(c, "category_dim"))
-      .colour_dim(ConfigInt(c, "colour_dim"))
-      .reference_day(static_cast<int32_t>(ConfigInt(c, "reference_day")))
-      .temperature(ConfigDouble(c, "temperature"))
-      .learn_temperature(ConfigInt(c, "learn_temperature") != 0);
+  o.num_buckets(ConfigInt(c, kWhat, "num_buckets"))
+      .dim(ConfigInt(c, kWhat, "dim"))
+      .hidden(ConfigInt(c, kWhat, "hidden"))
+      .tie_text(ConfigInt(c, kWhat, "tie_text") != 0)
+      .num_brands(ConfigInt(c, kWhat, "num_brands"))
+      .num_categories(ConfigInt(c, kWhat, "num_categories"))
+      .num_colours(ConfigInt(c, kWhat, "num_colours"))
+      .brand_dim(ConfigInt(c, kWhat, "brand_dim"))
+      .category_dim(ConfigInt(c, kWhat, "category_dim"))
+      .colour_dim(ConfigInt(c, kWhat, "colour_dim"))
+      .reference_day(static_cast<int32_t>(ConfigInt(c, kWhat, "reference_day")))
+      .temperature(ConfigDouble(c, kWhat, "temperature"))
+      .learn_temperature(ConfigInt(c, kWhat, "learn_temperature") != 0);
   return o;
 }
 

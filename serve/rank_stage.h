@@ -25,6 +25,12 @@ struct RankStageOptions {
   // [-parallel][-bce], xgboost.
   std::vector<std::string> rankers = {"fm", "dcn-2", "xgboost"};
   RecallOptions recall;  // candidates (M), mode, nprobe, fusion of the training lists
+  // Which queries the rankers learn from:
+  //   "train": the train split (the two-tower model's own training queries), selecting on the
+  //            valid split;
+  //   "valid": queries the recall model never trained on: the valid split, 3/4 of it (by a hash
+  //            of the query id) to learn from and 1/4 to select on.
+  std::string train_queries = "valid";
   models::RankingFeatureOptions features;
   models::RankerTrainOptions train;  // shared settings; the name sets model, layers and loss
 };

@@ -9,8 +9,10 @@
 #include <functional>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
+#include "dist/communicator.h"
 
 namespace recsys::testing {
 
@@ -36,6 +38,20 @@ class TempDirTest : public ::testing::Test {
 
   std::filesystem::path dir_;
 };
+
+// COLLECTIVE over comm: a temporary directory path for the whole job, named by rank 0 (prefix and
+// its process id) and the same on every rank. Not created.
+inline std::string SharedTempDir(dist::Communicator& comm, const std::string& prefix) {
+  std::vector<uint8_t> name;
+  if (comm.rank() == 0) {
+    const std::string dir =
+        (std::filesystem::temp_directory_path() / (prefix + "_" + std::to_string(getpid())))
+            .string();
+    name.assign(dir.begin(), dir.end());
+  }
+  dist::Broadcast(comm, name, 0);
+  return std::string(name.begin(), name.end());
+}
 
 // The message of the recsys::Error that body throws ("" when it throws none).
 inline std::string ErrorOf(const std::function<void()>& body) {

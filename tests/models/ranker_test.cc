@@ -12,6 +12,7 @@
 #include "models/ranker_objective.h"
 #include "models/training_loop.h"
 #include "tests/models/two_tower_test_util.h"
+#include "tests/test_util.h"
 
 namespace recsys::models {
 namespace {
@@ -64,14 +65,7 @@ class RankerTest : public ::testing::Test {
     delete valid_;
   }
   void SetUp() override {
-    std::vector<uint8_t> name;
-    if (world_.rank() == 0) {
-      const std::string dir =
-          (fs::temp_directory_path() / ("recsys_ranker_test_" + std::to_string(getpid()))).string();
-      name.assign(dir.begin(), dir.end());
-    }
-    dist::Broadcast(world_, name, 0);
-    dir_.assign(name.begin(), name.end());
+    dir_ = testing::SharedTempDir(world_, "recsys_ranker_test");
     world_.Barrier();
   }
   void TearDown() override {

@@ -63,6 +63,8 @@ TEST(RankingFeaturesTest, DenseFeaturesMatchHandValues) {
   EXPECT_EQ(Dense(f, 0, 10), 1.0f);              // "acme audio": both words in the query
   EXPECT_EQ(Dense(f, 0, 11), 1.0f);              // "red"
   EXPECT_FLOAT_EQ(Dense(f, 0, 12), std::log1p(1.0f));
+  EXPECT_FLOAT_EQ(Dense(f, 0, 13), 1.0f);  // the list's largest BM25
+  EXPECT_FLOAT_EQ(Dense(f, 0, 14), 0.0f);  // the list's largest cosine
   // P1: unknown rating and age, not in the dense list, no brand or colour.
   EXPECT_EQ(Dense(f, 1, 0), 0.0f);
   EXPECT_EQ(Dense(f, 1, 1), 1.0f);
@@ -75,6 +77,8 @@ TEST(RankingFeaturesTest, DenseFeaturesMatchHandValues) {
   EXPECT_EQ(Dense(f, 1, 10), 0.0f);
   EXPECT_EQ(Dense(f, 1, 11), 0.0f);
   EXPECT_FLOAT_EQ(Dense(f, 1, 12), std::log1p(2.0f));
+  EXPECT_FLOAT_EQ(Dense(f, 1, 13), 5.0f / 12.0f);
+  EXPECT_FLOAT_EQ(Dense(f, 1, 14), 0.0f);  // outside the dense list: the smallest cosine, 0.8
 }
 
 TEST(RankingFeaturesTest, ATrainQuerysOwnJudgementsAreLeftOutOfPopularity) {

@@ -15,6 +15,7 @@
 #include "models/two_tower.h"
 #include "models/two_tower_embedder.h"
 #include "tests/models/two_tower_test_util.h"
+#include "tests/test_util.h"
 
 namespace recsys::models {
 namespace {
@@ -27,15 +28,7 @@ class RecallTrainingTest : public ::testing::Test {
 
   void SetUp() override {
     // One folder for the whole job: rank 0 names it, everybody learns the name.
-    std::vector<uint8_t> name;
-    if (world_.rank() == 0) {
-      const std::string dir =
-          (fs::temp_directory_path() / ("recsys_recall_training_test_" + std::to_string(getpid())))
-              .string();
-      name.assign(dir.begin(), dir.end());
-    }
-    dist::Broadcast(world_, name, 0);
-    dir_.assign(name.begin(), name.end());
+    dir_ = testing::SharedTempDir(world_, "recsys_recall_training_test");
     data_ = dir_ + "/data.h5";
     if (world_.rank() == 0) {
       fs::create_directories(dir_);

@@ -13,6 +13,7 @@
 #include "dist/mpi_communicator.h"
 #include "models/recall_objective.h"
 #include "tests/models/two_tower_test_util.h"
+#include "tests/test_util.h"
 
 namespace recsys::models {
 namespace {
@@ -57,15 +58,7 @@ class ScriptedObjective : public TrainingObjective {
 class TrainingLoopTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::vector<uint8_t> name;
-    if (world_.rank() == 0) {
-      const std::string dir =
-          (fs::temp_directory_path() / ("recsys_training_loop_test_" + std::to_string(getpid())))
-              .string();
-      name.assign(dir.begin(), dir.end());
-    }
-    dist::Broadcast(world_, name, 0);
-    dir_.assign(name.begin(), name.end());
+    dir_ = testing::SharedTempDir(world_, "recsys_training_loop_test");
     if (world_.rank() == 0) fs::create_directories(dir_);
     world_.Barrier();
   }

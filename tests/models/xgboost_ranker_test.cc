@@ -193,7 +193,9 @@ TEST_F(XgboostRankerTest, BadInputsAreRejectedWithClearMessages) {
   EXPECT_TRUE(Mentions(train_error(g), {"train: 11 labels for 12 rows"}));
   g = good;
   g.dense.pop_back();
-  EXPECT_TRUE(Mentions(train_error(g), {"train: dense has 155 floats, not a multiple of the 13"}));
+  EXPECT_TRUE(Mentions(train_error(g),
+                       {"train: dense has " + std::to_string(12 * kNumDenseFeatures - 1) +
+                        " floats, not a multiple of the " + std::to_string(kNumDenseFeatures)}));
   g = good;
   g.group_offsets = {0, 4, 4, 12};
   EXPECT_TRUE(Mentions(train_error(g), {"train: query 1 is empty"}));

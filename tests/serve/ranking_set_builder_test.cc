@@ -11,6 +11,7 @@
 #include "models/recall_training.h"
 #include "shards/build_index.h"
 #include "shards/lexical_builder.h"
+#include "tests/test_util.h"
 
 namespace recsys::serve {
 namespace {
@@ -23,15 +24,7 @@ class RankingSetBuilderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dist::MpiCommunicator world(MPI_COMM_WORLD);
-    std::vector<uint8_t> name;
-    if (world.rank() == 0) {
-      const std::string dir =
-          (fs::temp_directory_path() / ("recsys_ranking_set_test_" + std::to_string(getpid())))
-              .string();
-      name.assign(dir.begin(), dir.end());
-    }
-    dist::Broadcast(world, name, 0);
-    run_ = new std::string(name.begin(), name.end());
+    run_ = new std::string(testing::SharedTempDir(world, "recsys_ranking_set_test"));
     const std::string data = *run_ + "/dataset.h5";
     if (world.rank() == 0) {
       data::GeneratorOptions g;
