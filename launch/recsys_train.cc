@@ -123,7 +123,8 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
       ("rankers", po::value(&c->rankers)->default_value(c->rankers),
        "rankers to train, comma-separated: fm, fm-bce, xgboost, dcn-<cross layers> (dcn alone: "
        "--cross-layers), a dcn name optionally followed by -vector (original DCN cross), "
-       "-parallel (cross and deep side by side), -bce (point-wise loss instead of LambdaRank)")
+       "-stacked (deep network on the cross output instead of beside it), -bce (point-wise "
+       "loss instead of LambdaRank)")
       ("rank-candidates", po::value(&c->rank.recall.candidates)
            ->default_value(c->rank.recall.candidates),
        "M: each train and valid query's list is the fused top M of the hybrid candidates")

@@ -152,7 +152,7 @@ std::string RankerName(const RankerTrainOptions& o) {
   if (o.model != "dcn") return o.model + (o.model == "fm" && o.loss == "bce" ? "-bce" : "");
   std::string name = "dcn-" + std::to_string(o.cross_layers);
   if (o.cross != "matrix") name += "-" + o.cross;
-  if (o.structure != "stacked") name += "-" + o.structure;
+  if (o.structure != "parallel") name += "-" + o.structure;
   if (o.loss == "bce") name += "-bce";
   return name;
 }
@@ -168,7 +168,7 @@ RankerTrainOptions ParseRankerName(const std::string& name, const RankerTrainOpt
   auto bad = [&]() -> RankerTrainOptions {
     RECSYS_THROW("unknown ranker '" << name
                                     << "' (fm, fm-bce, xgboost, dcn or dcn-<cross layers>, "
-                                       "optionally followed by -vector, -parallel, -bce)");
+                                       "optionally followed by -vector, -stacked, -bce)");
   };
   o.model = parts[0];
   o.loss = "lambdarank";
@@ -181,14 +181,14 @@ RankerTrainOptions ParseRankerName(const std::string& name, const RankerTrainOpt
     return bad();
   }
   o.cross = "matrix";
-  o.structure = "stacked";
+  o.structure = "parallel";
   for (; i < parts.size(); ++i) {
     if (parts[i] == "bce") {
       o.loss = "bce";
     } else if (o.model == "dcn" && parts[i] == "vector") {
       o.cross = "vector";
-    } else if (o.model == "dcn" && parts[i] == "parallel") {
-      o.structure = "parallel";
+    } else if (o.model == "dcn" && parts[i] == "stacked") {
+      o.structure = "stacked";
     } else {
       return bad();
     }

@@ -70,7 +70,7 @@ struct RankerTrainOptions {
   int64_t cross_layers = 2;                         // DCN
   std::string cross = "matrix";                     // DCN: matrix (DCN-v2) | vector (DCN)
   std::string deep = "256,128";                     // DCN MLP hidden sizes
-  std::string structure = "stacked";                // DCN: stacked | parallel
+  std::string structure = "parallel";               // DCN: parallel | stacked
   XgboostRankerOptions xgboost;                     // the baseline's options
   data::Grade relevant_from = data::Grade::kExact;  // validation metrics' relevance
   GradeGains gains;                                 // graded gains: BCE targets, LambdaRank, NDCG
@@ -78,7 +78,7 @@ struct RankerTrainOptions {
   std::string device = "cpu";  // cpu | cuda
 };
 
-// "fm", "dcn-<cross layers>" (plus "-vector" / "-parallel" / "-bce" where those differ from the
+// "fm", "dcn-<cross layers>" (plus "-vector" / "-stacked" / "-bce" where those differ from the
 // defaults), "xgboost": the ranker's name, and its checkpoint RUN/checkpoints/ranker_<name>.h5.
 std::string RankerName(const RankerTrainOptions& options);
 // The inverse: options with base's settings but the model, cross layers, cross kind, structure

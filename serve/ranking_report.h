@@ -21,7 +21,7 @@ std::string FormatRankingTable(const std::vector<RankEvalRow>& rows);
 //   <name>.md   a line saying what was measured, FormatRankingTable, then (when some rows are
 //               named "dcn-<layers>" with nothing after the number) the DCN depth ablation: per M,
 //               cross layers | HR@10 | NDCG@1 | NDCG@10, so that only models differing in depth
-//               are compared ("dcn-2-parallel" is left out).
+//               are compared ("dcn-2-stacked" is left out).
 //   <name>.csv  a header and one line per row, every field: model, candidates (0 for the
 //               catalogue rankers), queries, hr@5 .. p99_ms; NaN is an empty field.
 //   <name>.png  NDCG@10 per model, a cluster of bars per model, one bar per M (the M = 0

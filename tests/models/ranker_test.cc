@@ -143,7 +143,7 @@ TEST_F(RankerTest, EveryKindBeatsTheCandidateOrderAndLoadsBack) {
   const auto base_ranked = RankGroups(*valid_, order);
   const std::vector<JudgedQuery> judged = JudgedQueries(Dataset(), data::Split::kValid);
   for (size_t g = 0; g < judged.size(); ++g) base.Add(base_ranked[g], judged[g]);
-  for (const std::string name : {"fm", "fm-bce", "dcn-2-vector-parallel", "xgboost"}) {
+  for (const std::string name : {"fm", "fm-bce", "dcn-2-vector-stacked", "xgboost"}) {
     RankerTrainOptions o = Options(name);
     o.epochs = 4;
     const RankerTrainReport report =
@@ -162,7 +162,7 @@ TEST_F(RankerTest, EveryKindBeatsTheCandidateOrderAndLoadsBack) {
 TEST(RankerNamesTest, NamesRoundTripAndBadNamesAreRefused) {
   const RankerTrainOptions base;
   for (const std::string name :
-       {"fm", "fm-bce", "xgboost", "dcn-2", "dcn-6-vector", "dcn-4-parallel-bce"}) {
+       {"fm", "fm-bce", "xgboost", "dcn-2", "dcn-6-vector", "dcn-4-stacked-bce"}) {
     EXPECT_EQ(RankerName(ParseRankerName(name, base)), name);
   }
   EXPECT_EQ(ParseRankerName("dcn", base).cross_layers, base.cross_layers);
