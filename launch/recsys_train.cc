@@ -152,7 +152,7 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
        "XGBoost: boosting rounds at most")
       ("xgb-depth", po::value(&k.xgboost.max_depth)->default_value(k.xgboost.max_depth),
        "XGBoost: tree depth")
-      ("xgb-eta", po::value(&k.xgboost.eta)->default_value(k.xgboost.eta),
+      ("xgb-eta", po::value(&k.xgboost.eta)->default_value(k.xgboost.eta, "0.1"),
        "XGBoost: learning rate");
   po::options_description eval("Eval stage (test queries through the serving path)");
   eval.add_options()
