@@ -77,7 +77,7 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
        "listwise takes whole query lists adding up to about this many")
       ("random-negatives", po::value(&r.random_negatives)->default_value(r.random_negatives),
        "random catalogue products shared by each global batch")
-      ("margin", po::value(&r.margin)->default_value(r.margin), "pairwise hinge margin")
+      ("margin", po::value(&r.margin)->default_value(r.margin, "0.2"), "pairwise hinge margin")
       ("lr", po::value(&r.learning_rate)->default_value(r.learning_rate), "peak learning rate")
       ("warmup-steps", po::value(&r.warmup_steps)->default_value(r.warmup_steps),
        "linear learning-rate warm-up steps (at most a tenth of all steps)")
@@ -92,7 +92,7 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
       ("hidden", po::value(&r.hidden)->default_value(r.hidden), "tower MLP hidden width")
       ("buckets", po::value(&r.num_buckets)->default_value(r.num_buckets),
        "hashed text feature buckets")
-      ("temperature", po::value(&r.temperature)->default_value(r.temperature),
+      ("temperature", po::value(&r.temperature)->default_value(r.temperature, "0.05"),
        "score = cosine / temperature")
       ("learn-temperature", po::bool_switch(&r.learn_temperature), "learn the temperature")
       ("recall-k", po::value(&r.recall_k)->default_value(r.recall_k),
