@@ -104,7 +104,8 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   }
 
   auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD);
-  const shards::IvfShard shard = shards::IvfShard::Load(o.index, {info.model_version}, *comm);
+  const shards::IvfShard shard =
+      shards::IvfShard::Load(o.index, {info.model_version, info.dim}, *comm);
   serve::Router router(shard, *comm);
   const bool root = comm->rank() == 0;
   std::vector<float> queries;

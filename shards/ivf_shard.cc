@@ -33,6 +33,9 @@ IvfShard IvfShard::Load(const std::string& dir, const IndexLoadOptions& options,
         ManifestPath(dir) << ": index built from embedding model '" << m.model_version
                           << "', expected '" << options.expected_model_version
                           << "'; rebuild the index for this model");
+    RECSYS_CHECK(options.expected_dim <= 0 || m.dim == options.expected_dim,
+                 ManifestPath(dir) << ": the index holds " << m.dim << "-dimensional vectors, the "
+                                   << "queries are " << options.expected_dim << "-dimensional");
   });
   const int rank = comm.rank();
   shard.owners_ = BalanceClusters(m.cluster_sizes, comm.size());

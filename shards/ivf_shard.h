@@ -15,6 +15,9 @@ struct IndexLoadOptions {
   // When non-empty, the manifest's model_version must equal it: queries embedded by one model
   // must not search vectors made by another.
   std::string expected_model_version;
+  // When positive, the index's vectors must be this wide: a query of another width would be
+  // read past its end.
+  int64_t expected_dim = 0;
 };
 
 // A query that probes a cluster: one unit of in-cluster work.

@@ -1,6 +1,7 @@
 // Test helper for recsys_search_cli_test.sh: under mpirun, writes DIR/vectors.h5 (3000 x 16
 // clustered unit vectors, model "tower@cli"), DIR/other_vectors.h5 (the same rows, model
-// "tower@other") and builds DIR/index from the first on all ranks.
+// "tower@other"), DIR/narrow_vectors.h5 (each row's first 8 values, model "tower@cli") and
+// builds DIR/index from the first on all ranks.
 //   mpirun -np N make_search_fixture DIR
 
 #include <mpi.h>
@@ -26,6 +27,12 @@ int main(int argc, char** argv) {
       const auto rows = recsys::shards::GaussianMixture(16, 30, 0.7, 4).Rows(0, 3000);
       recsys::data::WriteVectors(dir + "/vectors.h5", rows, 3000, 16, "tower@cli");
       recsys::data::WriteVectors(dir + "/other_vectors.h5", rows, 3000, 16, "tower@other");
+      // The same model name, half the width: only the width tells it apart.
+      std::vector<float> narrow;
+      for (int64_t r = 0; r < 3000; ++r) {
+        narrow.insert(narrow.end(), rows.begin() + r * 16, rows.begin() + r * 16 + 8);
+      }
+      recsys::data::WriteVectors(dir + "/narrow_vectors.h5", narrow, 3000, 8, "tower@cli");
     }
     world.Barrier();
     recsys::shards::IndexBuildOptions options;

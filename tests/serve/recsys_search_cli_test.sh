@@ -60,6 +60,8 @@ expect_fail "bad row list" 2 "'x' is not a row number" "${search[@]}" --rows 1,x
 expect_fail "row out of range" 2 "row 3000 is not in" "${search[@]}" --rows 3000
 expect_fail "missing index" 1 "nowhere/manifest.h5: no such file" \
   "$bin/recsys_search" --index "$work/nowhere" --vectors "$work/vectors.h5" --rows 1
+expect_fail "vectors of another width" 1 "16-dimensional vectors, the queries are 8-dimensional" \
+  "$bin/recsys_search" --index "$work/index" --vectors "$work/narrow_vectors.h5" --random 40000
 expect_fail "vectors of another model" 1 "expected 'tower@other'" \
   "$bin/recsys_search" --index "$work/index" --vectors "$work/other_vectors.h5" --rows 1
 cp -r "$work/index" "$work/broken"
