@@ -27,6 +27,17 @@ std::vector<JudgedQuery> JudgedQueries(const data::Dataset& dataset, data::Split
   return out;
 }
 
+std::vector<JudgedQuery> JudgedQueriesByRow(const data::Dataset& dataset) {
+  std::vector<JudgedQuery> out(dataset.queries.size());
+  for (size_t q = 0; q < out.size(); ++q) out[q].query = static_cast<int32_t>(q);
+  const data::Judgments& pairs = dataset.pairs;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    out[pairs.query[i]].products.push_back(pairs.product[i]);
+    out[pairs.query[i]].grades.push_back(pairs.grade[i]);
+  }
+  return out;
+}
+
 double GradeGain(data::Grade grade) { return GradeGains()(grade); }
 
 GradeGains ParseGradeGains(const std::string& text) {

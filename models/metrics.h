@@ -32,6 +32,10 @@ struct JudgedQuery {
 // Every query of the given split that has at least one judged pair, in query-row order.
 std::vector<JudgedQuery> JudgedQueries(const data::Dataset& dataset, data::Split split);
 
+// Every query row's judged products, whatever its split: entry q is query q's (no products when
+// it has no judged pair). What NDCG over the full catalogue looks a ranked list up in.
+std::vector<JudgedQuery> JudgedQueriesByRow(const data::Dataset& dataset);
+
 // The default gain of a grade (E 1, S 0.1, C 0.01, I 0).
 double GradeGain(data::Grade grade);
 

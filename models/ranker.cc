@@ -10,7 +10,6 @@
 #include "core/error.h"
 #include "core/hdf5_file.h"
 #include "core/log.h"
-#include "dist/distributed_sampler.h"
 #include "models/checkpoint.h"
 #include "models/ranker_net.h"
 #include "models/ranker_objective.h"
@@ -68,16 +67,10 @@ class BoostedRanker : public Ranker {
 
 // A query's judged products, for NDCG over the full catalogue.
 std::vector<JudgedQuery> JudgementsOf(const RankingSet& set, const data::Dataset& dataset) {
-  std::vector<JudgedQuery> by_row(dataset.queries.size());
-  for (data::Split split : {data::Split::kTrain, data::Split::kValid, data::Split::kTest}) {
-    for (JudgedQuery& j : JudgedQueries(dataset, split)) by_row[j.query] = std::move(j);
-  }
+  std::vector<JudgedQuery> by_row = JudgedQueriesByRow(dataset);
   std::vector<JudgedQuery> out;
   out.reserve(set.groups());
-  for (int32_t q : set.queries) {
-    out.push_back(by_row[q]);
-    out.back().query = q;
-  }
+  for (int32_t q : set.queries) out.push_back(std::move(by_row[q]));
   return out;
 }
 

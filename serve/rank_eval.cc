@@ -80,15 +80,6 @@ std::vector<float> ScoreSet(const models::Ranker& ranker, const models::RankingS
   return dist::AllGatherV(comm, local);
 }
 
-std::vector<models::JudgedQuery> JudgedByRow(const data::Dataset& dataset) {
-  std::vector<models::JudgedQuery> out(dataset.queries.size());
-  for (models::JudgedQuery& q : models::JudgedQueries(dataset, data::Split::kTest)) {
-    const int32_t row = q.query;
-    out[row] = std::move(q);
-  }
-  return out;
-}
-
 }  // namespace
 
 void CheckRankEvalOptions(const RankEvalOptions& o) {
@@ -134,7 +125,7 @@ RankEvalResult RunRankEval(const RankEvalOptions& o, dist::Communicator& comm) {
                                           << dataset.products.size());
   const models::RankingFeatureBuilder builder(dataset, o.features);
   const std::vector<int32_t> queries = JudgedQueryRows(dataset, data::Split::kTest);
-  const std::vector<models::JudgedQuery> judged = JudgedByRow(dataset);
+  const std::vector<models::JudgedQuery> judged = models::JudgedQueriesByRow(dataset);
   const int depth = kCutoffs.back();
   // Product embeddings for the re-rank's diversity by embedding: the served ones.
   std::vector<float> embeddings;

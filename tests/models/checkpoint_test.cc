@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "models/two_tower.h"
 #include "tests/models/two_tower_test_util.h"
+#include "tests/test_util.h"
 
 namespace recsys::models {
 namespace {
@@ -18,14 +19,7 @@ std::string TempPath(const std::string& name) {
       .string();
 }
 
-std::string ErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::ErrorOf;
 
 TEST(CheckpointTest, RoundTripsInfoAndParameters) {
   const data::Dataset d = testing_util::SmallDataset(100, 10);

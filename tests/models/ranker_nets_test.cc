@@ -20,14 +20,7 @@ namespace {
 using ::testing::HasSubstr;
 constexpr int64_t F = kNumSparseFields, D = kNumDenseFeatures;
 
-std::string ErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::ErrorOf;
 
 // Random rows: bags of 0-3 ids in [0, buckets) (row 0's first field and the last row's last field
 // empty), dense features normal(0, 1).

@@ -12,20 +12,14 @@
 #include <vector>
 
 #include "core/error.h"
+#include "tests/test_util.h"
 
 namespace recsys::models {
 namespace {
 
 using ::testing::HasSubstr;
 
-std::string ErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::ErrorOf;
 
 torch::Tensor Doubles(const std::vector<double>& v, bool requires_grad = false) {
   return torch::tensor(v, torch::kFloat64).requires_grad_(requires_grad);
