@@ -3,9 +3,11 @@
 #include <H5Cpp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 
 namespace recsys {
@@ -57,20 +59,55 @@ std::string Normalize(const std::string& name) {
   return name.empty() || name[0] != '/' ? "/" + name : name;
 }
 
-// Runs fn, turning HDF5 C++ exceptions into recsys::Error naming the file and object.
+// The innermost entry of HDF5's error stack at the last failed call ("data error detected by
+// Fletcher32 checksum"): the cause, where the exception's own message names only the API call.
+// Recorded by HDF5's automatic error callback, before the C++ wrappers' clean-up calls clear it.
+thread_local std::string last_hdf5_cause;
+
+herr_t RecordHdf5Cause(hid_t stack, void*) {
+  last_hdf5_cause.clear();
+  H5Ewalk2(
+      stack, H5E_WALK_UPWARD,
+      [](unsigned depth, const H5E_error2_t* error, void* out) -> herr_t {
+        if (depth == 0 && error->desc != nullptr) *static_cast<std::string*>(out) = error->desc;
+        return 0;
+      },
+      &last_hdf5_cause);
+  return 0;
+}
+
+// Runs fn, turning HDF5 C++ exceptions into recsys::Error naming the file, the object and the
+// cause.
 template <typename Fn>
 auto Guard(const std::string& file, const std::string& object, const char* what, Fn&& fn) {
+  last_hdf5_cause.clear();
   try {
     return fn();
   } catch (const H5::Exception& e) {
-    RECSYS_THROW(file << ": cannot " << what << " '" << object << "': " << e.getDetailMsg());
+    const std::string cause = last_hdf5_cause;
+    RECSYS_THROW(file << ": cannot " << what << " '" << object << "': " << e.getDetailMsg()
+                      << (cause.empty() || cause == e.getDetailMsg() ? "" : " (" + cause + ")"));
   }
 }
 
+// Chunked layout with HDF5's Fletcher-32 filter, so that a flipped byte in the data fails the
+// read instead of changing a result. Chunks of about 1 MiB, whole rows.
+H5::DSetCreatPropList ChecksummedLayout(const std::vector<hsize_t>& dims, size_t element_size) {
+  H5::DSetCreatPropList props;
+  hsize_t row_bytes = element_size;
+  for (size_t i = 1; i < dims.size(); ++i) row_bytes *= dims[i];
+  std::vector<hsize_t> chunk = dims;
+  chunk[0] = std::clamp<hsize_t>((hsize_t{1} << 20) / std::max<hsize_t>(row_bytes, 1), 1, dims[0]);
+  props.setChunk(static_cast<int>(chunk.size()), chunk.data());
+  props.setFletcher32();
+  return props;
+}
+
 void ForgetHdf5ErrorPrinting() {
-  // HDF5 prints its own error stack to stderr by default; our exceptions carry the message.
+  // HDF5 prints its own error stack to stderr by default; our exceptions carry the message and
+  // its cause instead.
   static const bool once = [] {
-    H5::Exception::dontPrint();
+    H5Eset_auto2(H5E_DEFAULT, RecordHdf5Cause, nullptr);
     return true;
   }();
   (void)once;
@@ -83,11 +120,17 @@ struct H5Writer::Impl {
   H5::H5File file;
 };
 
-H5Writer::H5Writer(std::string path)
-    : path_(std::move(path)), tmp_path_(path_ + ".tmp." + std::to_string(getpid())) {
+H5Writer::H5Writer(std::string path) : path_(std::move(path)), tmp_path_(TemporaryPath(path_)) {
   ForgetHdf5ErrorPrinting();
-  impl_ = Guard(path_, tmp_path_, "create",
-                [&] { return std::make_unique<Impl>(Impl{H5::H5File(tmp_path_, H5F_ACC_TRUNC)}); });
+  RemoveStaleTemporaries(path_);
+  impl_ = Guard(path_, tmp_path_, "create", [&] {
+    // The 1.8 file format: superblock, object headers (attributes included) and B-trees carry
+    // checksums that HDF5 verifies on every read.
+    H5::FileAccPropList access;
+    access.setLibverBounds(H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    return std::make_unique<Impl>(
+        Impl{H5::H5File(tmp_path_, H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, access)});
+  });
 }
 
 H5Writer::~H5Writer() {
@@ -109,11 +152,14 @@ void H5Writer::WriteRaw(const std::string& name, const void* data,
     link_props.setCreateIntermediateGroup(true);
     std::vector<hsize_t> h5dims(dims.begin(), dims.end());
     H5::DataSpace space(static_cast<int>(h5dims.size()), h5dims.data());
-    H5::DataSet ds =
-        impl_->file.createDataSet(full, NativeType(type), space, H5::DSetCreatPropList::DEFAULT,
-                                  H5::DSetAccPropList::DEFAULT, link_props);
     uint64_t count = 1;
     for (uint64_t d : dims) count *= d;
+    // An empty dataset holds no data to protect (and a chunk cannot have a zero extent).
+    const H5::DSetCreatPropList layout = count > 0 && !dims.empty()
+                                             ? ChecksummedLayout(h5dims, NativeType(type).getSize())
+                                             : H5::DSetCreatPropList::DEFAULT;
+    H5::DataSet ds = impl_->file.createDataSet(full, NativeType(type), space, layout,
+                                               H5::DSetAccPropList::DEFAULT, link_props);
     if (count > 0) ds.write(data, NativeType(type));
     return 0;
   });
@@ -191,12 +237,7 @@ void H5Writer::Commit() {
     return 0;
   });
   impl_.reset();
-  std::error_code ec;
-  std::filesystem::rename(tmp_path_, path_, ec);
-  if (ec) {
-    std::remove(tmp_path_.c_str());
-    RECSYS_THROW(path_ << ": cannot rename the finished file into place: " << ec.message());
-  }
+  RenameIntoPlace(tmp_path_, path_);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,17 +24,18 @@ bool NcclAvailable() {
 #endif
 }
 
-std::unique_ptr<Communicator> MakeCommunicator(Backend backend, MPI_Comm comm) {
+std::unique_ptr<Communicator> MakeCommunicator(Backend backend, MPI_Comm comm,
+                                               CollectiveTimeouts timeouts) {
   switch (backend) {
     case Backend::kMpi:
-      return std::make_unique<MpiCommunicator>(comm);
+      return std::make_unique<MpiCommunicator>(comm, timeouts);
     case Backend::kNccl: {
 #if RECSYS_WITH_NCCL
       const int device_count = CudaDeviceCount();
       // A rank without a device passes -1: the constructor then fails on every rank alike.
       const int local_rank = LocalRankFromMpi(comm);
       const int device = device_count > 0 ? local_rank % device_count : -1;
-      return std::make_unique<NcclCommunicator>(comm, device);
+      return std::make_unique<NcclCommunicator>(comm, device, timeouts);
 #else
       RECSYS_THROW(
           "communicator backend \"nccl\" requested, but this build has no NCCL "

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "dist/collective_watchdog.h"
 #include "dist/communicator.h"
 
 namespace recsys::dist {
@@ -19,11 +20,14 @@ Backend ParseBackend(const std::string& name);
 bool NcclAvailable();
 
 // COLLECTIVE over comm (every rank calls it with the same backend).
-//   kMpi:  MpiCommunicator over a duplicate of comm; host buffers.
+//   kMpi:  MpiCommunicator over a duplicate of comm; host buffers; collectives end with an error
+//          naming the missing ranks after timeouts.
 //   kNccl: NcclCommunicator bootstrapped over comm; device buffers, on CUDA device
 //          (local rank among comm's ranks on this host) % (devices visible), the device a rank
 //          picks from ProcessEnv::local_rank. Throws when the build has no NCCL or a rank sees
-//          no CUDA device.
-std::unique_ptr<Communicator> MakeCommunicator(Backend backend, MPI_Comm comm);
+//          no CUDA device. timeouts apply to its host-side MPI bootstrap only (NCCL's own
+//          kernels have no deadline here).
+std::unique_ptr<Communicator> MakeCommunicator(Backend backend, MPI_Comm comm,
+                                               CollectiveTimeouts timeouts = CollectiveTimeouts());
 
 }  // namespace recsys::dist

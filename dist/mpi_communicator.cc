@@ -1,6 +1,7 @@
 #include "dist/mpi_communicator.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/log.h"
 #include "dist/check.h"
@@ -63,41 +64,27 @@ void DivideAll(void* buffer, size_t count, DataType type, int divisor) {
   }
 }
 
-// MPI-3 counts and displacements are int: counts and their running offsets as ints, or a clear
-// error naming the operation.
-struct IntLayout {
-  std::vector<int> counts;
-  std::vector<int> offsets;
-};
+// Tags of the point-to-point messages that make up GatherV, AllGatherV (large path) and
+// AllToAllV. Messages between two ranks with one tag arrive in order, so chunks need no number.
+constexpr int kGatherTag = 1;
+constexpr int kAllGatherTag = 2;
+constexpr int kAllToAllTag = 3;
 
-IntLayout ToIntLayout(const char* op, const char* name, const std::vector<int64_t>& counts) {
-  IntLayout layout;
-  layout.counts.reserve(counts.size());
-  layout.offsets.reserve(counts.size());
-  int64_t offset = 0;
+// Element offsets of the blocks: offsets[r] = counts[0] + ... + counts[r-1].
+std::vector<size_t> Offsets(const std::vector<int64_t>& counts) {
+  std::vector<size_t> offsets(counts.size());
+  size_t offset = 0;
   for (size_t r = 0; r < counts.size(); ++r) {
-    RECSYS_DIST_CHECK(counts[r] <= INT_MAX && offset <= INT_MAX, op,
-                      name << "[" << r << "] = " << counts[r] << " at element offset " << offset
-                           << " exceeds INT_MAX, the most an MPI-3 count or displacement holds;"
-                              " split the call");
-    layout.counts.push_back(static_cast<int>(counts[r]));
-    layout.offsets.push_back(static_cast<int>(offset));
-    offset += counts[r];
+    offsets[r] = offset;
+    offset += static_cast<size_t>(counts[r]);
   }
-  return layout;
-}
-
-int ToIntCount(const char* op, const char* name, size_t count) {
-  RECSYS_DIST_CHECK(count <= static_cast<size_t>(INT_MAX), op,
-                    name << " = " << count
-                         << " exceeds INT_MAX, the most an MPI-3 count holds;"
-                            " split the call");
-  return static_cast<int>(count);
+  return offsets;
 }
 
 }  // namespace
 
-MpiCommunicator::MpiCommunicator(MPI_Comm comm, size_t max_chunk) : max_chunk_(max_chunk) {
+MpiCommunicator::MpiCommunicator(MPI_Comm comm, CollectiveTimeouts timeouts, size_t max_chunk)
+    : max_chunk_(max_chunk) {
   RECSYS_DIST_CHECK(max_chunk >= 1 && max_chunk <= kMaxChunk, "MpiCommunicator",
                     "max_chunk " << max_chunk << " is not in [1, INT_MAX]");
   // MPI would report a null communicator through MPI_COMM_WORLD's handler, which aborts.
@@ -108,6 +95,7 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm, size_t max_chunk) : max_chunk_(m
     RECSYS_MPI_CHECK(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
     RECSYS_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
     RECSYS_MPI_CHECK(MPI_Comm_size(comm_, &size_));
+    watchdog_ = std::make_unique<CollectiveWatchdog>(comm_, timeouts);
   } catch (...) {
     MPI_Comm_free(&comm_);
     throw;
@@ -122,8 +110,40 @@ MpiCommunicator::~MpiCommunicator() {
     RECSYS_WARN("MpiCommunicator destroyed after MPI_Finalize; its communicator was not freed");
     return;
   }
+  watchdog_.reset();
   if (MPI_Comm_free(&comm_) != MPI_SUCCESS) {
     RECSYS_WARN("MPI_Comm_free failed in ~MpiCommunicator (" << detail::Where() << ")");
+  }
+}
+
+void MpiCommunicator::Wait(MPI_Request request, CollectiveKind kind, const char* op) {
+  watchdog_->Wait(&request, 1, kind, op);
+}
+
+void MpiCommunicator::Wait(std::vector<MPI_Request>& requests, CollectiveKind kind,
+                           const char* op) {
+  watchdog_->Wait(requests.data(), static_cast<int>(requests.size()), kind, op);
+}
+
+void MpiCommunicator::PostSend(const void* data, size_t count, DataType type, int to, int tag,
+                               std::vector<MPI_Request>& requests) {
+  const char* bytes = static_cast<const char*>(data);
+  for (size_t done = 0; done < count;) {
+    const size_t n = std::min(max_chunk_, count - done);
+    RECSYS_MPI_CHECK(MPI_Isend(bytes + done * SizeOf(type), static_cast<int>(n), ToMpi(type), to,
+                               tag, comm_, &requests.emplace_back()));
+    done += n;
+  }
+}
+
+void MpiCommunicator::PostRecv(void* data, size_t count, DataType type, int from, int tag,
+                               std::vector<MPI_Request>& requests) {
+  char* bytes = static_cast<char*>(data);
+  for (size_t done = 0; done < count;) {
+    const size_t n = std::min(max_chunk_, count - done);
+    RECSYS_MPI_CHECK(MPI_Irecv(bytes + done * SizeOf(type), static_cast<int>(n), ToMpi(type), from,
+                               tag, comm_, &requests.emplace_back()));
+    done += n;
   }
 }
 
@@ -134,8 +154,10 @@ void MpiCommunicator::AllReduce(void* buffer, size_t count, DataType type, Reduc
   const size_t element_size = SizeOf(type);
   for (size_t done = 0; done < count;) {
     const size_t n = std::min(max_chunk_, count - done);
-    RECSYS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, bytes + done * element_size, static_cast<int>(n),
-                                   mpi_type, mpi_op, comm_));
+    MPI_Request request;
+    RECSYS_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, bytes + done * element_size, static_cast<int>(n),
+                                    mpi_type, mpi_op, comm_, &request));
+    Wait(request, CollectiveKind::kAllReduce, "MpiCommunicator::AllReduce");
     done += n;
   }
   if (op == ReduceOp::kAverage) DivideAll(buffer, count, type, size_);
@@ -148,8 +170,10 @@ void MpiCommunicator::Broadcast(void* buffer, size_t count, DataType type, int r
   const size_t element_size = SizeOf(type);
   for (size_t done = 0; done < count;) {
     const size_t n = std::min(max_chunk_, count - done);
-    RECSYS_MPI_CHECK(
-        MPI_Bcast(bytes + done * element_size, static_cast<int>(n), mpi_type, root, comm_));
+    MPI_Request request;
+    RECSYS_MPI_CHECK(MPI_Ibcast(bytes + done * element_size, static_cast<int>(n), mpi_type, root,
+                                comm_, &request));
+    Wait(request, CollectiveKind::kBroadcast, "MpiCommunicator::Broadcast");
     done += n;
   }
 }
@@ -158,42 +182,67 @@ void MpiCommunicator::GatherV(const void* send, size_t send_count, void* recv,
                               const std::vector<int64_t>& recv_counts, DataType type, int root) {
   constexpr const char* kOp = "MpiCommunicator::GatherV";
   detail::CheckRoot(kOp, root, size_);
-  const MPI_Datatype mpi_type = ToMpi(type);
-  const int send_int = ToIntCount(kOp, "send_count", send_count);
-  IntLayout layout;
+  std::vector<MPI_Request> requests;
   if (rank_ == root) {
     detail::CheckCounts(kOp, "recv_counts", recv_counts, size_);
     RECSYS_DIST_CHECK(
         recv_counts[rank_] == static_cast<int64_t>(send_count), kOp,
         "send_count " << send_count << " != recv_counts[" << rank_ << "] = " << recv_counts[rank_]);
-    layout = ToIntLayout(kOp, "recv_counts", recv_counts);
+    const std::vector<size_t> offsets = Offsets(recv_counts);
+    char* bytes = static_cast<char*>(recv);
+    for (int r = 0; r < size_; ++r) {
+      if (r != rank_)
+        PostRecv(bytes + offsets[r] * SizeOf(type), recv_counts[r], type, r, kGatherTag, requests);
+    }
+    if (send_count > 0)
+      std::memmove(bytes + offsets[rank_] * SizeOf(type), send, send_count * SizeOf(type));
+  } else {
+    PostSend(send, send_count, type, root, kGatherTag, requests);
   }
-  // Off root, MPI ignores the receive arguments: null pointers are fine there.
-  RECSYS_MPI_CHECK(MPI_Gatherv(send, send_int, mpi_type, recv, layout.counts.data(),
-                               layout.offsets.data(), mpi_type, root, comm_));
+  Wait(requests, CollectiveKind::kGather, kOp);
 }
 
 void MpiCommunicator::AllGatherV(const void* send, size_t send_count, void* recv,
                                  const std::vector<int64_t>& recv_counts, DataType type) {
   constexpr const char* kOp = "MpiCommunicator::AllGatherV";
   detail::CheckCounts(kOp, "recv_counts", recv_counts, size_);
-  const IntLayout layout = ToIntLayout(kOp, "recv_counts", recv_counts);
   RECSYS_DIST_CHECK(
       recv_counts[rank_] == static_cast<int64_t>(send_count), kOp,
       "send_count " << send_count << " != recv_counts[" << rank_ << "] = " << recv_counts[rank_]);
-  const MPI_Datatype mpi_type = ToMpi(type);
-  RECSYS_MPI_CHECK(MPI_Allgatherv(send, static_cast<int>(send_count), mpi_type, recv,
-                                  layout.counts.data(), layout.offsets.data(), mpi_type, comm_));
+  const std::vector<size_t> offsets = Offsets(recv_counts);
+  if (send_count > 0) {
+    std::memmove(static_cast<char*>(recv) + offsets[rank_] * SizeOf(type), send,
+                 send_count * SizeOf(type));
+  }
+  AllGatherVInPlace(recv, recv_counts, type);
 }
 
 void MpiCommunicator::AllGatherVInPlace(void* recv, const std::vector<int64_t>& recv_counts,
                                         DataType type) {
   constexpr const char* kOp = "MpiCommunicator::AllGatherVInPlace";
   detail::CheckCounts(kOp, "recv_counts", recv_counts, size_);
-  const IntLayout layout = ToIntLayout(kOp, "recv_counts", recv_counts);
-  const MPI_Datatype mpi_type = ToMpi(type);
-  RECSYS_MPI_CHECK(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, recv, layout.counts.data(),
-                                  layout.offsets.data(), mpi_type, comm_));
+  const std::vector<size_t> offsets = Offsets(recv_counts);
+  const size_t total = offsets.back() + static_cast<size_t>(recv_counts.back());
+  char* bytes = static_cast<char*>(recv);
+  std::vector<MPI_Request> requests;
+  if (total <= max_chunk_) {
+    // Every count and displacement fits an int: one MPI collective. recv_counts are the same on
+    // every rank, so every rank takes the same branch.
+    const std::vector<int> counts(recv_counts.begin(), recv_counts.end());
+    const std::vector<int> displacements(offsets.begin(), offsets.end());
+    RECSYS_MPI_CHECK(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, recv, counts.data(),
+                                     displacements.data(), ToMpi(type), comm_,
+                                     &requests.emplace_back()));
+  } else {
+    // Past an int: every rank sends its block to every other, in chunks of max_chunk elements.
+    for (int r = 0; r < size_; ++r) {
+      if (r == rank_) continue;
+      PostRecv(bytes + offsets[r] * SizeOf(type), recv_counts[r], type, r, kAllGatherTag, requests);
+      PostSend(bytes + offsets[rank_] * SizeOf(type), recv_counts[rank_], type, r, kAllGatherTag,
+               requests);
+    }
+  }
+  Wait(requests, CollectiveKind::kAllGather, kOp);
 }
 
 void MpiCommunicator::AllToAllV(const void* send, const std::vector<int64_t>& send_counts,
@@ -202,14 +251,39 @@ void MpiCommunicator::AllToAllV(const void* send, const std::vector<int64_t>& se
   constexpr const char* kOp = "MpiCommunicator::AllToAllV";
   detail::CheckCounts(kOp, "send_counts", send_counts, size_);
   detail::CheckCounts(kOp, "recv_counts", recv_counts, size_);
-  const IntLayout send_layout = ToIntLayout(kOp, "send_counts", send_counts);
-  const IntLayout recv_layout = ToIntLayout(kOp, "recv_counts", recv_counts);
-  const MPI_Datatype mpi_type = ToMpi(type);
-  RECSYS_MPI_CHECK(MPI_Alltoallv(send, send_layout.counts.data(), send_layout.offsets.data(),
-                                 mpi_type, recv, recv_layout.counts.data(),
-                                 recv_layout.offsets.data(), mpi_type, comm_));
+  RECSYS_DIST_CHECK(send_counts[rank_] == recv_counts[rank_], kOp,
+                    "send_counts[" << rank_ << "] = " << send_counts[rank_] << " != recv_counts["
+                                   << rank_ << "] = " << recv_counts[rank_]);
+  // Point to point, as MPI libraries do it for few ranks: sizes past an int are then only a
+  // matter of chunking, and each rank decides alone (its counts are not known to the others).
+  const std::vector<size_t> send_offsets = Offsets(send_counts);
+  const std::vector<size_t> recv_offsets = Offsets(recv_counts);
+  const char* send_bytes = static_cast<const char*>(send);
+  char* recv_bytes = static_cast<char*>(recv);
+  const size_t element_size = SizeOf(type);
+  std::vector<MPI_Request> requests;
+  for (int i = 1; i < size_; ++i) {
+    const int from = (rank_ - i + size_) % size_;
+    PostRecv(recv_bytes + recv_offsets[from] * element_size, recv_counts[from], type, from,
+             kAllToAllTag, requests);
+  }
+  for (int i = 1; i < size_; ++i) {
+    const int to = (rank_ + i) % size_;
+    PostSend(send_bytes + send_offsets[to] * element_size, send_counts[to], type, to, kAllToAllTag,
+             requests);
+  }
+  if (send_counts[rank_] > 0) {
+    std::memcpy(recv_bytes + recv_offsets[rank_] * element_size,
+                send_bytes + send_offsets[rank_] * element_size,
+                static_cast<size_t>(send_counts[rank_]) * element_size);
+  }
+  Wait(requests, CollectiveKind::kAllToAll, kOp);
 }
 
-void MpiCommunicator::Barrier() { RECSYS_MPI_CHECK(MPI_Barrier(comm_)); }
+void MpiCommunicator::Barrier() {
+  MPI_Request request;
+  RECSYS_MPI_CHECK(MPI_Ibarrier(comm_, &request));
+  Wait(request, CollectiveKind::kBarrier, "MpiCommunicator::Barrier");
+}
 
 }  // namespace recsys::dist

@@ -6,9 +6,11 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "dist/collective_watchdog.h"
 #include "dist/communicator.h"
 
 namespace recsys::dist {
@@ -16,9 +18,14 @@ namespace recsys::dist {
 // Implements Communicator with MPI collectives on a private duplicate of the communicator it is
 // given, so its messages never match the caller's own traffic on the original.
 //
-// Element counts are size_t but MPI-3 counts are int. AllReduce and Broadcast split a buffer
-// longer than max_chunk elements into several calls; the V-collectives (GatherV, AllGatherV,
-// AllToAllV) throw when a count or a block offset exceeds INT_MAX elements.
+// Element counts are size_t but MPI-3 counts and displacements are int. AllReduce and Broadcast
+// split a buffer longer than max_chunk elements into several calls. GatherV and AllToAllV are
+// point-to-point messages of at most max_chunk elements; AllGatherV is one MPI collective while
+// the whole buffer fits in max_chunk elements, and point-to-point chunks past that.
+//
+// Deadlines. Every collective is a non-blocking MPI call completed by a CollectiveWatchdog, which
+// ends a collective that waits longer than its timeout with an error naming the ranks that did
+// not arrive (see collective_watchdog.h).
 //
 // Argument checks. MPI has no way to tell the other ranks that one rank gave up, so a check that
 // fails on one rank only leaves the others waiting in the collective. The checks are therefore
@@ -33,10 +40,11 @@ class MpiCommunicator final : public Communicator {
   static constexpr size_t kMaxChunk = INT_MAX;
 
   // COLLECTIVE over comm: duplicates comm (MPI_Comm_dup) and sets MPI_ERRORS_RETURN on the
-  // duplicate, so MPI failures come back as recsys::Error instead of aborting. max_chunk (>= 1)
-  // is the most elements AllReduce and Broadcast give one MPI call; smaller values exist so tests
-  // can exercise the chunked path on small buffers.
-  explicit MpiCommunicator(MPI_Comm comm, size_t max_chunk = kMaxChunk);
+  // duplicate, so MPI failures come back as recsys::Error instead of aborting. timeouts are the
+  // collectives' deadlines. max_chunk (>= 1) is the most elements one MPI call is given; smaller
+  // values exist so tests can exercise the chunked paths on small buffers.
+  explicit MpiCommunicator(MPI_Comm comm, CollectiveTimeouts timeouts = CollectiveTimeouts(),
+                           size_t max_chunk = kMaxChunk);
   // Frees the duplicate (MPI_Comm_free is collective in principle: destroy on every rank).
   ~MpiCommunicator() override;
 
@@ -61,10 +69,20 @@ class MpiCommunicator final : public Communicator {
   MPI_Comm mpi_comm() const { return comm_; }
 
  private:
+  void Wait(MPI_Request request, CollectiveKind kind, const char* op);
+  void Wait(std::vector<MPI_Request>& requests, CollectiveKind kind, const char* op);
+  // Non-blocking point-to-point of count elements in messages of at most max_chunk_ elements;
+  // the requests are appended.
+  void PostSend(const void* data, size_t count, DataType type, int to, int tag,
+                std::vector<MPI_Request>& requests);
+  void PostRecv(void* data, size_t count, DataType type, int from, int tag,
+                std::vector<MPI_Request>& requests);
+
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0;
   int size_ = 1;
   size_t max_chunk_;
+  std::unique_ptr<CollectiveWatchdog> watchdog_;
 };
 
 }  // namespace recsys::dist

@@ -89,8 +89,8 @@ int CudaDeviceCount() {
   return count;
 }
 
-NcclCommunicator::NcclCommunicator(MPI_Comm bootstrap, int device)
-    : bootstrap_(bootstrap), device_(device) {
+NcclCommunicator::NcclCommunicator(MPI_Comm bootstrap, int device, CollectiveTimeouts timeouts)
+    : bootstrap_(bootstrap, timeouts), device_(device) {
   constexpr const char* kOp = "NcclCommunicator";
   // Agree first: a rank that gave up alone would leave the others waiting in ncclCommInitRank.
   const int device_count = CudaDeviceCount();

@@ -37,8 +37,10 @@ class NcclCommunicator final : public Communicator {
   // COLLECTIVE over bootstrap. device: the CUDA device this rank uses; ranks on one host need
   // different devices. Rank 0 creates NCCL's unique id and broadcasts it over a duplicate of
   // bootstrap, which is kept for Barrier and for agreeing on errors while setting up. Throws on
-  // every rank when any rank's device is not one it can see.
-  NcclCommunicator(MPI_Comm bootstrap, int device);
+  // every rank when any rank's device is not one it can see. timeouts: the bootstrap's
+  // collective deadlines (MpiCommunicator).
+  NcclCommunicator(MPI_Comm bootstrap, int device,
+                   CollectiveTimeouts timeouts = CollectiveTimeouts());
   ~NcclCommunicator() override;
 
   int rank() const override { return bootstrap_.rank(); }

@@ -148,12 +148,6 @@ ProcessEnv CurrentProcessEnv() {
   return ParseProcessEnv(env, HostName());
 }
 
-std::string HostName() {
-  char name[HOST_NAME_MAX + 1] = {};
-  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "unknown-host";
-  return name;
-}
-
 int LocalRankFromMpi(MPI_Comm comm) {
   MPI_Comm local = MPI_COMM_NULL;
   RECSYS_MPI_CHECK(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local));

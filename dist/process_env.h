@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 
+#include "core/host_name.h"
+
 namespace recsys::dist {
 
 struct ProcessEnv {
@@ -31,11 +33,9 @@ struct ProcessEnv {
 // below its size), or when a launcher's variable set is incomplete. host is copied into the result.
 ProcessEnv ParseProcessEnv(const std::map<std::string, std::string>& env, std::string host);
 
-// ParseProcessEnv on this process's environment and HostName(). Not collective.
+// ParseProcessEnv on this process's environment and HostName() (core/host_name.h). Not
+// collective.
 ProcessEnv CurrentProcessEnv();
-
-// This host's name (gethostname), or "unknown-host". Not collective.
-std::string HostName();
 
 // COLLECTIVE over comm: this process's rank among the ranks of comm that share its memory
 // (MPI_Comm_split_type with MPI_COMM_TYPE_SHARED), i.e. its local rank as MPI sees it.

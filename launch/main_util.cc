@@ -44,6 +44,26 @@ std::vector<std::string> SplitList(const std::string& text) {
   return out;
 }
 
+void AddCollectiveTimeoutOption(boost::program_options::options_description& options,
+                                dist::CollectiveTimeouts* timeouts) {
+  namespace po = boost::program_options;
+  const std::string fallback =
+      std::to_string(static_cast<int>(dist::CollectiveTimeouts::kDefaultSeconds));
+  options.add_options()(
+      "collective-timeout",
+      po::value<std::string>()->default_value(fallback)->notifier([timeouts](const std::string& v) {
+        try {
+          *timeouts = dist::ParseCollectiveTimeouts(v);
+        } catch (const Error& e) {
+          throw UsageError(std::string("--collective-timeout: ") + e.what());
+        }
+      }),
+      "seconds a collective waits for the other ranks before the job ends with an error naming "
+      "the ranks that never arrived (a stopped or dead rank); 0 waits forever. Per kind: "
+      "'300,alltoall=600,barrier=60' (kinds: allreduce, broadcast, gather, allgather, alltoall, "
+      "barrier). Set it above the longest step one rank does alone.");
+}
+
 data::Grade ParseRelevantGrade(const std::string& letter) {
   if (letter == "E") return data::Grade::kExact;
   if (letter == "S") return data::Grade::kSubstitute;

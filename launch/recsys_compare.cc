@@ -28,6 +28,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   serve::RankEvalOptions e;
   std::string name = "ranking_comparison", candidates = "100,1000", relevant = "E", gains;
   // clang-format off
+  dist::CollectiveTimeouts timeouts;
   po::options_description options("Options");
   options.add_options()
       ("help,h", "show this help")
@@ -50,6 +51,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
       ("gains", po::value(&gains), "NDCG gains per grade, e.g. 'E=1,S=0.1,C=0.01,I=0' (default)")
       ("threads", po::value(&e.threads)->default_value(e.threads), "XGBoost prediction threads");
   // clang-format on
+  AddCollectiveTimeoutOption(options, &timeouts);
   if (!ParseArguments(argc, argv, options, &e.checkpoints, kUsage, mpi.world_rank() == 0)) return 0;
   if (e.checkpoints.empty()) throw UsageError("no ranker checkpoint given");
   if (name.empty() || name.find('/') != std::string::npos) {
@@ -65,7 +67,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   } catch (const Error& error) {
     throw UsageError(error.what());
   }
-  auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD);
+  auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD, timeouts);
   const serve::RankEvalResult result = serve::RunRankEval(e, *comm);
   if (comm->rank() == 0) {
     const std::string results = (std::filesystem::path(e.out) / "results").string();

@@ -127,6 +127,7 @@ void PrintQuery(const std::string& text, const std::vector<Result>& results, int
 int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   QueryOptions o;
   // clang-format off
+  dist::CollectiveTimeouts timeouts;
   po::options_description options("Options");
   options.add_options()
       ("help,h", "show this help")
@@ -164,6 +165,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
        "query number, query, rank, product id, title, brand, ranker score, fused score, dense "
        "rank, dense score, bm25 rank, bm25 score");
   // clang-format on
+  AddCollectiveTimeoutOption(options, &timeouts);
   if (!ParseArguments(argc, argv, options, &o.queries, kUsage, mpi.world_rank() == 0)) return 0;
   serve::RecallOptions recall;
   try {
@@ -209,7 +211,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
     }
   }
 
-  auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD);
+  auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD, timeouts);
   const bool root = comm->rank() == 0;
   serve::RecallService service(o.run, *comm);
   data::Dataset dataset;  // rank 0 prints from it

@@ -63,6 +63,7 @@ std::vector<int64_t> ParseRows(const std::string& list) {
 
 int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   SearchOptions o;
+  dist::CollectiveTimeouts timeouts;
   po::options_description options("Options");
   options.add_options()("help,h", "show this help")("index", po::value(&o.index)->required(),
                                                     "index directory (RUN/index)")(
@@ -77,6 +78,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
       "clusters hold fewer products)")(
       "nprobe", po::value(&o.nprobe)->default_value(o.nprobe),
       "clusters searched per query (1 .. nlist; larger values mean all clusters: exact search)");
+  AddCollectiveTimeoutOption(options, &timeouts);
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, options), vm);
   if (vm.count("help")) {
@@ -103,7 +105,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
     }
   }
 
-  auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD);
+  auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD, timeouts);
   const shards::IvfShard shard =
       shards::IvfShard::Load(o.index, {info.model_version, info.dim}, *comm);
   serve::Router router(shard, *comm);

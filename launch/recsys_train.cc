@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "core/atomic_file.h"
 #include "core/log.h"
 #include "data/distributed_generate.h"
 #include "dist/make_communicator.h"
@@ -43,6 +44,7 @@ struct TrainCommand {
   std::string eval_candidates = "100,1000";
   std::string rerank_diversity_by = "category";
   double rerank_half_life_days = serve::RerankOptions().half_life_days;
+  dist::CollectiveTimeouts timeouts;
 };
 
 // Parses the command line; returns false after printing help.
@@ -61,6 +63,7 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
        "seed of data generation, initialisation, sampling and the random baseline")
       ("threads", po::value(&r.threads)->default_value(r.threads),
        "compute threads per rank (keep ranks x threads <= cores)");
+  AddCollectiveTimeoutOption(general, &c->timeouts);
   po::options_description data("Data stage (synthetic data when --data is not given)");
   data.add_options()
       ("products", po::value(&c->generate.products)->default_value(c->generate.products),
@@ -324,13 +327,36 @@ void RunDataStage(const TrainCommand& c, dist::Communicator& comm) {
   comm.Barrier();  // the file exists for every rank before the next stage reads it
 }
 
+// The index stage: the vector and lexical indexes are built into RUN/index.partial, which then
+// replaces RUN/index as a whole. A build killed half-way leaves the previous index intact, and
+// the next build starts by removing the partial one.
+void RunIndexStage(const TrainCommand& c, dist::Communicator& comm) {
+  shards::IndexBuildOptions staged = c.index;
+  staged.index_dir = StagingDirectory(c.index.index_dir);
+  if (comm.rank() == 0 && std::filesystem::remove_all(staged.index_dir) > 0) {
+    RECSYS_INFO("index: removed " << staged.index_dir << ", left by an interrupted build");
+  }
+  comm.Barrier();
+  shards::BuildIndex(staged, comm);
+  shards::BuildLexicalIndex({c.recall.data, staged.index_dir, {}, shards::Stemmer::kPlural}, comm);
+  comm.Barrier();  // every rank's shard files are complete
+  if (comm.rank() == 0) {
+    ReplaceDirectory(staged.index_dir, c.index.index_dir);
+    RECSYS_INFO("index: " << c.index.index_dir << " replaced as a whole");
+  }
+  comm.Barrier();
+}
+
 int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   TrainCommand c;
   if (!Parse(argc, argv, mpi.world_rank() == 0, &c)) return 0;
-  auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD);
+  auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD, c.timeouts);
   CheckStageInputs(c);
   if (comm->rank() == 0) {
     std::filesystem::create_directories(c.recall.out);
+    // Temporary files of writers killed on this host (other hosts' go when their file is next
+    // written: core/atomic_file.h).
+    RemoveStaleTemporariesUnder(c.recall.out);
     RECSYS_INFO("recsys_train: stage " << c.stage << " on " << comm->size() << " rank(s), run "
                                        << c.recall.out);
   }
@@ -345,11 +371,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
     e.threads = c.recall.threads;
     models::EmbedCatalogue(e, *comm);
   }
-  if (Runs(c, "index")) {
-    shards::BuildIndex(c.index, *comm);
-    shards::BuildLexicalIndex({c.recall.data, c.index.index_dir, {}, shards::Stemmer::kPlural},
-                              *comm);
-  }
+  if (Runs(c, "index")) RunIndexStage(c, *comm);
   if (Runs(c, "rank")) serve::RunRankStage(c.rank, *comm);
   if (Runs(c, "eval")) {
     serve::RecallEvalOptions e;

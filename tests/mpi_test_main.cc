@@ -2,8 +2,13 @@
 // runs every test. Rank 0 keeps GoogleTest's usual output; the other ranks print only their
 // failures, each line prefixed with their rank. The exit code is non-zero on every rank when any
 // rank failed, so mpiexec and ctest see a failure that happened on rank 3 only.
+//
+// With several ranks, the first failed assertion on any rank ends the whole job (MPI_Abort)
+// right after it is printed: a rank that failed may skip collectives the others are waiting in,
+// and the test would otherwise hang until ctest's timeout instead of failing.
 
 #include <gtest/gtest.h>
+#include <mpi.h>
 
 #include <cstdio>
 #include <exception>
@@ -42,6 +47,25 @@ class RankFailurePrinter : public testing::EmptyTestEventListener {
   std::string prefix_;
 };
 
+class AbortOnFailure : public testing::EmptyTestEventListener {
+ public:
+  explicit AbortOnFailure(int rank) : rank_(rank) {}
+
+  void OnTestPartResult(const testing::TestPartResult& result) override {
+    if (!result.failed()) return;
+    // Not UnitTest::current_test_info(): GoogleTest holds its lock while it reports a result.
+    std::fprintf(stderr,
+                 "mpi_test_main: assertion failed on rank %d at %s:%d; aborting every rank\n",
+                 rank_, result.file_name() ? result.file_name() : "?", result.line_number());
+    std::fflush(stdout);
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+
+ private:
+  int rank_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -52,6 +76,10 @@ int main(int argc, char** argv) {
       testing::TestEventListeners& listeners = testing::UnitTest::GetInstance()->listeners();
       delete listeners.Release(listeners.default_result_printer());
       listeners.Append(new RankFailurePrinter(mpi.world_rank()));
+    }
+    // Appended last, so the failure is printed before the job ends.
+    if (mpi.world_size() > 1) {
+      testing::UnitTest::GetInstance()->listeners().Append(new AbortOnFailure(mpi.world_rank()));
     }
     const int local_failed = RUN_ALL_TESTS() != 0 ? 1 : 0;
     recsys::dist::MpiCommunicator world(MPI_COMM_WORLD);

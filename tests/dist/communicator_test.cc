@@ -361,7 +361,7 @@ TEST(CommunicatorErrorTest, RootOutOfRangeNamesOperationAndRank) {
     ExpectErrorContaining(
         [&] { comm.Broadcast(&value, 1, DataType::kFloat64, bad_root); },
         {"MpiCommunicator::Broadcast", "root " + std::to_string(bad_root) + " is out of range",
-         RankText(), "on host " + HostName(), "[dist/"});
+         RankText(), "on host " + HostName(), "dist/check.cc:"});
     ExpectErrorContaining(
         [&] {
           comm.GatherV(&value, 1, &value, std::vector<int64_t>(comm.size(), 1), DataType::kFloat64,
