@@ -254,13 +254,22 @@ void H5Reader::ReadRaw(const std::string& name, void* data, uint64_t count, H5Ty
   });
 }
 
+uint64_t H5Reader::CheckedRowSize(const std::string& name, uint64_t begin, uint64_t count) const {
+  const std::string full = Normalize(name);
+  const std::vector<uint64_t> shape = Shape(full);
+  // Written so that begin + count cannot wrap around.
+  RECSYS_CHECK(!shape.empty() && begin <= shape[0] && count <= shape[0] - begin,
+               path_ << ": " << count << " rows from row " << begin << " of '" << full
+                     << "' are outside its " << (shape.empty() ? 0 : shape[0]) << " rows");
+  uint64_t row_size = 1;
+  for (size_t i = 1; i < shape.size(); ++i) row_size *= shape[i];
+  return row_size;
+}
+
 void H5Reader::ReadRowsRaw(const std::string& name, uint64_t begin, uint64_t count, void* data,
                            H5Type type) const {
-  std::string full = Normalize(name);
-  std::vector<uint64_t> shape = Shape(full);
-  RECSYS_CHECK(!shape.empty() && begin + count <= shape[0],
-               path_ << ": rows [" << begin << ", " << begin + count << ") of '" << full
-                     << "' are outside its " << (shape.empty() ? 0 : shape[0]) << " rows");
+  const std::string full = Normalize(name);
+  const std::vector<uint64_t> shape = Shape(full);
   Guard(path_, full, "read rows of", [&] {
     H5::DataSet ds = impl_->file.openDataSet(full);
     H5Type stored = StoredType(ds);
