@@ -18,7 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (uint64_t& d : dims) elements *= (d = in.Byte() % 17);
   const int64_t begin = in.Int64(), count = in.Int64();
   std::vector<float> values(elements, 0.0f);
-  std::memcpy(values.data(), in.rest(), std::min(in.rest_size(), elements * sizeof(float)));
+  if (elements > 0) {
+    std::memcpy(values.data(), in.rest(), std::min(in.rest_size(), elements * sizeof(float)));
+  }
   try {
     recsys::H5Writer w(file.path());
     if (flags & 4) {
