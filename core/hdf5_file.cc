@@ -295,13 +295,22 @@ void H5Reader::ReadRaw(const std::string& name, void* data, uint64_t count, H5Ty
   });
 }
 
+uint64_t H5Reader::CheckedRowSize(const std::string& name, uint64_t begin, uint64_t count) const {
+  const std::string full = Normalize(name);
+  const std::vector<uint64_t> shape = Shape(full);
+  // Written so that begin + count cannot wrap around.
+  RECSYS_CHECK(!shape.empty() && begin <= shape[0] && count <= shape[0] - begin,
+               path_ << ": " << count << " rows from row " << begin << " of '" << full
+                     << "' are outside its " << (shape.empty() ? 0 : shape[0]) << " rows");
+  uint64_t row_size = 1;
+  for (size_t i = 1; i < shape.size(); ++i) row_size *= shape[i];
+  return row_size;
+}
+
 void H5Reader::ReadRowsRaw(const std::string& name, uint64_t begin, uint64_t count, void* data,
                            H5Type type) const {
-  std::string full = Normalize(name);
-  std::vector<uint64_t> shape = Shape(full);
-  RECSYS_CHECK(!shape.empty() && begin + count <= shape[0],
-               path_ << ": rows [" << begin << ", " << begin + count << ") of '" << full
-                     << "' are outside its " << (shape.empty() ? 0 : shape[0]) << " rows");
+  const std::string full = Normalize(name);
+  const std::vector<uint64_t> shape = Shape(full);
   Guard(path_, full, "read rows of", [&] {
     H5::DataSet ds = impl_->file.openDataSet(full);
     H5Type stored = StoredType(ds);
@@ -320,15 +329,28 @@ void H5Reader::ReadRowsRaw(const std::string& name, uint64_t begin, uint64_t cou
 }
 
 std::vector<std::string> H5Reader::ReadStrings(const std::string& name) const {
-  auto bytes = Read<uint8_t>(name + "/bytes");
-  auto offsets = Read<int64_t>(name + "/offsets");
-  RECSYS_CHECK(!offsets.empty() && offsets.front() == 0 &&
-                   offsets.back() == static_cast<int64_t>(bytes.size()),
-               path_ << ": string column '" << name << "' is corrupt (offsets do not match bytes)");
-  std::vector<std::string> out(offsets.size() - 1);
+  const std::string column = Normalize(name);
+  const std::string where = path_ + ": string column '" + name + "' is corrupt: ";
+  RECSYS_CHECK(Shape(column + "/bytes").size() == 1 && Shape(column + "/offsets").size() == 1,
+               where << "'bytes' and 'offsets' must be 1-D datasets");
+  const auto bytes = Read<uint8_t>(column + "/bytes");
+  const auto offsets = Read<int64_t>(column + "/offsets");
+  RECSYS_CHECK(!offsets.empty(), where << "'offsets' is empty (expected one more than the rows)");
+  RECSYS_CHECK(offsets.front() == 0, where << "offsets[0] is " << offsets.front() << ", not 0");
+  // Check every offset before reading any string: one past the bytes would read out of bounds.
+  const auto size = static_cast<int64_t>(bytes.size());
   for (size_t i = 0; i + 1 < offsets.size(); ++i) {
     RECSYS_CHECK(offsets[i] <= offsets[i + 1],
-                 path_ << ": string column '" << name << "' has decreasing offsets at " << i);
+                 where << "row " << i << ": offsets decrease (offsets[" << i << "] = " << offsets[i]
+                       << ", offsets[" << i + 1 << "] = " << offsets[i + 1] << ")");
+    RECSYS_CHECK(offsets[i + 1] <= size, where << "row " << i << " ends at offsets[" << i + 1
+                                               << "] = " << offsets[i + 1] << ", past the " << size
+                                               << " stored bytes");
+  }
+  RECSYS_CHECK(offsets.back() == size, where << "the last offset is " << offsets.back() << ", but "
+                                             << size << " bytes are stored");
+  std::vector<std::string> out(offsets.size() - 1);
+  for (size_t i = 0; i < out.size(); ++i) {
     out[i].assign(reinterpret_cast<const char*>(bytes.data()) + offsets[i],
                   offsets[i + 1] - offsets[i]);
   }

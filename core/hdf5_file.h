@@ -115,12 +115,10 @@ class H5Reader {
   }
   // Rows [begin, begin + count) along the first dimension of a dataset (1-D or n-D),
   // flattened row-major: how a rank reads its slice of a large file.
+  // Throws naming the file unless the rows lie inside the dataset (before allocating anything).
   template <typename T>
   std::vector<T> ReadRows(const std::string& name, uint64_t begin, uint64_t count) const {
-    std::vector<uint64_t> shape = Shape(name);
-    uint64_t row_size = 1;
-    for (size_t i = 1; i < shape.size(); ++i) row_size *= shape[i];
-    std::vector<T> out(count * row_size);
+    std::vector<T> out(count * CheckedRowSize(name, begin, count));
     ReadRowsRaw(name, begin, count, out.data(), H5TypeOf<T>());
     return out;
   }
@@ -137,6 +135,8 @@ class H5Reader {
 
  private:
   uint64_t ElementCount(const std::string& name) const;
+  // Elements per row of a dataset; throws unless rows [begin, begin + count) lie inside it.
+  uint64_t CheckedRowSize(const std::string& name, uint64_t begin, uint64_t count) const;
   void ReadRaw(const std::string& name, void* data, uint64_t count, H5Type type) const;
   void ReadRowsRaw(const std::string& name, uint64_t begin, uint64_t count, void* data,
                    H5Type type) const;

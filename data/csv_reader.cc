@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <unordered_map>
 
 #include "core/error.h"
 
@@ -84,32 +85,39 @@ size_t FindInvalidUtf8(std::string_view text, const char** why) {
   return std::string_view::npos;
 }
 
+constexpr char kHex[] = "0123456789ABCDEF";
+
 // A byte as it can be printed in an error message.
 std::string Printable(char c) {
   if (std::isprint(static_cast<unsigned char>(c))) return std::string("'") + c + "'";
-  static const char kHex[] = "0123456789ABCDEF";
   const auto b = static_cast<unsigned char>(c);
   return std::string("byte 0x") + kHex[b >> 4] + kHex[b & 15];
 }
 
 }  // namespace
 
-CsvReader::CsvReader(const std::string& path, char delimiter)
-    : path_(path), delimiter_(delimiter), buffer_(kBlockBytes) {
+CsvReader::CsvReader(const std::string& path, char delimiter, int64_t max_record_bytes)
+    : path_(path),
+      delimiter_(delimiter),
+      max_record_bytes_(max_record_bytes),
+      buffer_(kBlockBytes) {
   RECSYS_CHECK(delimiter == ',' || delimiter == '\t' || delimiter == kDetectDelimiter,
                "unsupported delimiter " << Printable(delimiter) << " for " << path);
+  RECSYS_CHECK(max_record_bytes > 0,
+               "the longest record must be > 0 bytes, got " << max_record_bytes << " for " << path);
   file_.reset(std::fopen(path.c_str(), "rb"));
   if (!file_) RECSYS_THROW("cannot open '" << path << "': " << std::strerror(errno));
   if (Fill() && end_ - pos_ >= 3 && std::memcmp(pos_, "\xEF\xBB\xBF", 3) == 0) pos_ += 3;
   if (delimiter_ == kDetectDelimiter) delimiter_ = DetectDelimiter();
-  for (const char c : {delimiter_, '"', '\n', '\r'}) {
+  for (const char c : {delimiter_, '"', '\n', '\r', '\0'}) {
     stops_unquoted_[static_cast<unsigned char>(c)] = true;
   }
 
   // Read into fields_ so that errors in the header do not name columns by the header itself.
   if (!ReadRecord(&fields_)) RECSYS_THROW(path_ << ": empty file (expected a header line)");
   CheckUtf8(fields_);
-  header_ = fields_;
+  header_ = std::move(fields_);
+  fields_.clear();
   const char other = delimiter_ == ',' ? '\t' : ',';
   if (header_.size() == 1 && header_[0].find(other) != std::string::npos) {
     RECSYS_THROW(Where() << ": the header has 1 column when split at "
@@ -117,12 +125,19 @@ CsvReader::CsvReader(const std::string& path, char delimiter)
                          << (other == '\t' ? "tabs: is this a TSV file? use --delimiter tab"
                                            : "commas: is this a CSV file? use --delimiter comma"));
   }
+  CheckUniqueHeader();
+}
+
+void CsvReader::CheckUniqueHeader() const {
+  // A hash map, not a pairwise comparison: a header of a million columns takes milliseconds.
+  std::unordered_map<std::string_view, size_t> first_column;
+  first_column.reserve(header_.size());
   for (size_t i = 0; i < header_.size(); ++i) {
-    for (size_t j = 0; j < i; ++j) {
-      if (!header_[i].empty() && header_[i] == header_[j]) {
-        RECSYS_THROW(Where() << ": the header names column '" << header_[i] << "' twice (columns "
-                             << j + 1 << " and " << i + 1 << ")");
-      }
+    if (header_[i].empty()) continue;  // unnamed columns (a pandas index) may repeat
+    const auto [it, added] = first_column.try_emplace(header_[i], i);
+    if (!added) {
+      RECSYS_THROW(Where() << ": the header names column '" << Excerpt(header_[i])
+                           << "' twice (columns " << it->second + 1 << " and " << i + 1 << ")");
     }
   }
 }
@@ -175,24 +190,27 @@ bool CsvReader::ReadRecord(std::vector<std::string>* fields) {
   }
   record_line_ = line_;
   size_t count = 0;
+  int64_t record_bytes = 0;  // field bytes and delimiters so far
   bool last = false;
   while (!last) {
     if (count == fields->size()) fields->emplace_back();
     std::string& field = (*fields)[count];
     field.clear();
-    last = ReadField(&field, count++);
+    last = ReadField(&field, count++, record_bytes);
+    record_bytes += static_cast<int64_t>(field.size()) + 1;
   }
   fields->resize(count);
   return true;
 }
 
-bool CsvReader::ReadField(std::string* field, size_t column) {
+bool CsvReader::ReadField(std::string* field, size_t column, int64_t record_bytes) {
   if (pos_ == end_ && !Fill()) return true;  // the file ends right after a delimiter
   if (*pos_ != '"') {
     for (;;) {
       const char* p = pos_;
       while (p != end_ && !stops_unquoted_[static_cast<unsigned char>(*p)]) ++p;
       field->append(pos_, p);
+      CheckRecordBytes(record_bytes + static_cast<int64_t>(field->size()));
       pos_ = p;
       if (p == end_) {
         if (!Fill()) return true;
@@ -200,6 +218,7 @@ bool CsvReader::ReadField(std::string* field, size_t column) {
       }
       const char c = *pos_++;
       if (c == delimiter_) return false;
+      if (c == '\0') CheckNoNul(std::string_view(&c, 1), column);
       if (c == '"') {
         RECSYS_THROW(Where(line_) << ": quote inside unquoted field " << ColumnName(column)
                                   << " (a field with quotes must be quoted as a whole, its quotes"
@@ -215,7 +234,9 @@ bool CsvReader::ReadField(std::string* field, size_t column) {
     const auto* quote = static_cast<const char*>(std::memchr(pos_, '"', end_ - pos_));
     const char* p = quote != nullptr ? quote : end_;
     line_ += std::count(pos_, p, '\n');
+    CheckNoNul(std::string_view(pos_, p - pos_), column);
     field->append(pos_, p);
+    CheckRecordBytes(record_bytes + static_cast<int64_t>(field->size()));
     pos_ = p;
     if (quote == nullptr) {
       if (!Fill()) {
@@ -244,6 +265,22 @@ bool CsvReader::ReadField(std::string* field, size_t column) {
   }
 }
 
+void CsvReader::CheckRecordBytes(int64_t record_bytes) const {
+  if (record_bytes <= max_record_bytes_) return;
+  RECSYS_THROW(Where(record_line_) << ": the record starting on this line is longer than the limit"
+                                   << " of " << max_record_bytes_
+                                   << " bytes (--max-line-bytes): a file without line breaks, or"
+                                      " not CSV/TSV text?");
+}
+
+void CsvReader::CheckNoNul(std::string_view text, size_t column) const {
+  const auto* nul = static_cast<const char*>(std::memchr(text.data(), '\0', text.size()));
+  if (nul == nullptr) return;
+  RECSYS_THROW(Where(line_ - std::count(nul, text.data() + text.size(), '\n'))
+               << ": NUL byte (0x00) in " << ColumnName(column)
+               << ": text fields cannot hold NUL bytes (a binary file, or UTF-16 text?)");
+}
+
 void CsvReader::EndLine(char c) {
   ++line_;
   if (c == '\r' && (pos_ != end_ || Fill()) && *pos_ == '\n') ++pos_;
@@ -262,7 +299,7 @@ void CsvReader::CheckUtf8(const std::vector<std::string>& fields) const {
 
 std::string CsvReader::ColumnName(size_t column) const {
   std::string name = "column " + std::to_string(column + 1);
-  if (column < header_.size()) name += " (" + header_[column] + ")";
+  if (column < header_.size()) name += " (" + Excerpt(header_[column], 40) + ")";
   return name;
 }
 
@@ -271,6 +308,26 @@ char ParseDelimiter(std::string_view name) {
   if (name == "comma" || name == ",") return ',';
   if (name == "tab" || name == "\t" || name == "\\t") return '\t';
   RECSYS_THROW("unknown delimiter '" << name << "' (expected comma, tab or auto)");
+}
+
+std::string Excerpt(std::string_view text, size_t max_bytes) {
+  size_t cut = text.size();
+  if (cut > max_bytes) {
+    cut = max_bytes;
+    // Never end inside a multi-byte character.
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  }
+  std::string out;
+  for (const char c : text.substr(0, cut)) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7F) {
+      out += {'\\', 'x', kHex[b >> 4], kHex[b & 15]};
+    } else {
+      out += c;
+    }
+  }
+  if (cut < text.size()) out += "... (" + std::to_string(text.size()) + " bytes)";
+  return out;
 }
 
 }  // namespace recsys::data

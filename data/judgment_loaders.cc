@@ -38,11 +38,17 @@ int Column(const CsvReader& reader, const std::string& name, const char* role, b
   }
   const int index = reader.FindColumn(name);
   if (index < 0) {
+    // The first columns only: a header can be megabytes long.
+    constexpr size_t kListed = 20;
+    const std::vector<std::string>& header = reader.header();
     std::string columns;
-    for (const std::string& column : reader.header()) {
-      columns += (columns.empty() ? "" : ", ") + column;
+    for (size_t i = 0; i < std::min(header.size(), kListed); ++i) {
+      columns += (i ? ", " : "") + Excerpt(header[i], 40);
     }
-    RECSYS_THROW(reader.Where() << ": no column '" << name << "' (" << role
+    if (header.size() > kListed) {
+      columns += ", ... (" + std::to_string(header.size()) + " columns)";
+    }
+    RECSYS_THROW(reader.Where() << ": no column '" << Excerpt(name) << "' (" << role
                                 << ") in the header; its columns are: " << columns);
   }
   return index;
@@ -53,7 +59,7 @@ Split ParseSplit(const std::string& value, const CsvReader& reader, const std::s
   if (lower == "train") return Split::kTrain;
   if (lower == "valid") return Split::kValid;
   if (lower == "test") return Split::kTest;
-  RECSYS_THROW(reader.Where() << ": unknown split '" << value << "' in column '" << column
+  RECSYS_THROW(reader.Where() << ": unknown split '" << Excerpt(value) << "' in column '" << column
                               << "' (expected train, valid or test)");
 }
 
@@ -80,7 +86,7 @@ int32_t Intern(const std::string& value, std::vector<std::string>* vocabulary,
 // their vocabularies; *product_rows maps each id to its row.
 void LoadCatalog(const CatalogOptions& options, const Layout& judged, Dataset* dataset,
                  std::unordered_map<std::string, int32_t>* product_rows) {
-  CsvReader reader(options.path, options.delimiter);
+  CsvReader reader(options.path, options.delimiter, options.max_record_bytes);
   const int id_column = Column(
       reader, options.product_id_column.empty() ? judged.product_id : options.product_id_column,
       "catalogue product id", true);
@@ -101,9 +107,9 @@ void LoadCatalog(const CatalogOptions& options, const Layout& judged, Dataset* d
     const std::string& text = reader.fields()[column];
     double value = 0;
     if (!ParseNumber(text, &value) || value < low || value > high) {
-      RECSYS_THROW(reader.Where() << ": " << what << " '" << text << "' in column '"
-                                  << reader.header()[column] << "' is not a number in [" << low
-                                  << ", " << high << "] (empty means unknown)");
+      RECSYS_THROW(reader.Where() << ": " << what << " '" << Excerpt(text) << "' in column '"
+                                  << Excerpt(reader.header()[column]) << "' is not a number in ["
+                                  << low << ", " << high << "] (empty means unknown)");
     }
     return static_cast<float>(value);
   };
@@ -114,12 +120,13 @@ void LoadCatalog(const CatalogOptions& options, const Layout& judged, Dataset* d
   while (reader.Next()) {
     const std::string& id = reader.fields()[id_column];
     if (id.empty()) {
-      RECSYS_THROW(reader.Where() << ": empty value in column '" << reader.header()[id_column]
-                                  << "'");
+      RECSYS_THROW(reader.Where() << ": empty value in column '"
+                                  << Excerpt(reader.header()[id_column]) << "'");
     }
     const auto [it, added] = product_rows->try_emplace(id, static_cast<int32_t>(products.size()));
     if (!added) {
-      RECSYS_THROW(reader.Where() << ": product id '" << id << "' is in the catalogue twice "
+      RECSYS_THROW(reader.Where() << ": product id '" << Excerpt(id)
+                                  << "' is in the catalogue twice "
                                   << "(also on line " << lines[it->second] << ")");
     }
     lines.push_back(reader.line());
@@ -137,9 +144,9 @@ void LoadCatalog(const CatalogOptions& options, const Layout& judged, Dataset* d
 
 // Loads any judged-pairs layout; splits the file never names are carved from its train queries
 // with the fractions.
-Dataset LoadJudgedFile(const std::string& path, char delimiter, const Layout& layout,
-                       const LabelMap& labels, double valid_fraction, double test_fraction,
-                       const CatalogOptions& catalog) {
+Dataset LoadJudgedFile(const std::string& path, char delimiter, int64_t max_record_bytes,
+                       const Layout& layout, const LabelMap& labels, double valid_fraction,
+                       double test_fraction, const CatalogOptions& catalog) {
   RECSYS_CHECK(valid_fraction >= 0 && test_fraction >= 0 && valid_fraction + test_fraction <= 1,
                "split fractions valid=" << valid_fraction << " test=" << test_fraction
                                         << " must be >= 0 with a sum <= 1");
@@ -160,7 +167,7 @@ Dataset LoadJudgedFile(const std::string& path, char delimiter, const Layout& la
   }
   const size_t catalogued = products.size();
 
-  CsvReader reader(path, delimiter);
+  CsvReader reader(path, delimiter, max_record_bytes);
   const int query_id_column = Column(reader, layout.query_id, "query id", false);
   const int query_column = Column(reader, layout.query, "query text", true);
   const int product_column = Column(reader, layout.product_id, "product id", true);
@@ -190,7 +197,8 @@ Dataset LoadJudgedFile(const std::string& path, char delimiter, const Layout& la
     const std::string& product_id = fields[product_column];
     if (key.empty() || text.empty() || product_id.empty()) {
       const int empty = key.empty() ? key_column : text.empty() ? query_column : product_column;
-      RECSYS_THROW(reader.Where() << ": empty value in column '" << reader.header()[empty] << "'");
+      RECSYS_THROW(reader.Where() << ": empty value in column '" << Excerpt(reader.header()[empty])
+                                  << "'");
     }
     const Grade grade = labels.Map(fields[label_column], reader.Where(), layout.label);
     const Split written =
@@ -206,13 +214,14 @@ Dataset LoadJudgedFile(const std::string& path, char delimiter, const Layout& la
       query_lines.push_back(reader.line());
       named[static_cast<int>(written)] = true;
     } else if (queries.text[query] != text) {
-      RECSYS_THROW(reader.Where() << ": query id '" << key << "' has text '" << text
-                                  << "' here but '" << queries.text[query] << "' on line "
-                                  << query_lines[query]);
-    } else if (queries.split[query] != written) {
-      RECSYS_THROW(reader.Where() << ": query '" << key << "' is in split '" << SplitName(written)
-                                  << "' here but '" << SplitName(queries.split[query])
+      RECSYS_THROW(reader.Where() << ": query id '" << Excerpt(key) << "' has text '"
+                                  << Excerpt(text) << "' here but '" << Excerpt(queries.text[query])
                                   << "' on line " << query_lines[query]);
+    } else if (queries.split[query] != written) {
+      RECSYS_THROW(reader.Where() << ": query '" << Excerpt(key) << "' is in split '"
+                                  << SplitName(written) << "' here but '"
+                                  << SplitName(queries.split[query]) << "' on line "
+                                  << query_lines[query]);
     }
 
     const std::string& title = fields[title_column];
@@ -300,8 +309,8 @@ Dataset LoadJudgedFile(const std::string& path, char delimiter, const Layout& la
     std::sort(group.begin(), group.end());
     for (size_t k = 1; k < group.size(); ++k) {
       if (group[k].first == group[k - 1].first) {
-        RECSYS_THROW(path << ":" << group[k].second << ": query '" << queries.id[q]
-                          << "' and product '" << products.id[group[k].first]
+        RECSYS_THROW(path << ":" << group[k].second << ": query '" << Excerpt(queries.id[q])
+                          << "' and product '" << Excerpt(products.id[group[k].first])
                           << "' are judged twice (also on line " << group[k - 1].second << ")");
       }
     }
@@ -315,16 +324,17 @@ Dataset LoadJudgedFile(const std::string& path, char delimiter, const Layout& la
 Dataset LoadEsci(const EsciOptions& options) {
   const Layout layout{"query_id",      "query",         "product_id", "product_title",
                       "product_brand", "product_color", "esci_label", "split"};
-  return LoadJudgedFile(options.path, options.delimiter, layout, LabelMap::Parse(kEsciLabels),
-                        options.valid_fraction, 0.0, options.catalog);
+  return LoadJudgedFile(options.path, options.delimiter, options.max_record_bytes, layout,
+                        LabelMap::Parse(kEsciLabels), options.valid_fraction, 0.0, options.catalog);
 }
 
 Dataset LoadJudgments(const JudgmentsOptions& options) {
   const Layout layout{options.query_id_column, options.query_column, options.product_id_column,
                       options.title_column,    options.brand_column, options.colour_column,
                       options.label_column,    options.split_column};
-  return LoadJudgedFile(options.path, options.delimiter, layout, options.labels,
-                        options.valid_fraction, options.test_fraction, options.catalog);
+  return LoadJudgedFile(options.path, options.delimiter, options.max_record_bytes, layout,
+                        options.labels, options.valid_fraction, options.test_fraction,
+                        options.catalog);
 }
 
 }  // namespace recsys::data

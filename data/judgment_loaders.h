@@ -39,6 +39,7 @@ namespace recsys::data {
 struct CatalogOptions {
   std::string path;  // empty: no catalogue
   char delimiter = CsvReader::kDetectDelimiter;
+  int64_t max_record_bytes = CsvReader::kDefaultMaxRecordBytes;  // see CsvReader
   std::string product_id_column;  // empty: the judged file's product id column name
   std::string title_column;       // empty: the judged file's title column name
   std::string brand_column, colour_column, category_column, price_column, rating_column;
@@ -49,7 +50,8 @@ struct CatalogOptions {
 // irrelevant, case-insensitively; split is train or test (valid is accepted too).
 struct EsciOptions {
   std::string path;
-  char delimiter = CsvReader::kDetectDelimiter;  // ',' or '\t'
+  char delimiter = CsvReader::kDetectDelimiter;                  // ',' or '\t'
+  int64_t max_record_bytes = CsvReader::kDefaultMaxRecordBytes;  // see CsvReader
   // ESCI has no validation split: when no row says valid, train queries whose
   // StableHash(query_id) falls in this fraction of the hash range become valid. 0 keeps train
   // as it is.
@@ -65,7 +67,8 @@ Dataset LoadEsci(const EsciOptions& options);
 // empty, and an error when named but missing from the header.
 struct JudgmentsOptions {
   std::string path;
-  char delimiter = CsvReader::kDetectDelimiter;  // ',' or '\t'
+  char delimiter = CsvReader::kDetectDelimiter;                  // ',' or '\t'
+  int64_t max_record_bytes = CsvReader::kDefaultMaxRecordBytes;  // see CsvReader
   std::string query_column = "query";
   std::string product_id_column = "product_id";
   std::string title_column = "product_title";

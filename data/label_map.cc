@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "data/csv_reader.h"
 
 namespace recsys::data {
 namespace {
@@ -175,14 +176,14 @@ Grade LabelMap::Map(std::string_view label, const std::string& where,
   if (!numeric_) {
     const auto it = labels_.find(Lower(Trim(label)));
     if (it == labels_.end()) {
-      RECSYS_THROW(where << ": unknown label '" << label << "' in column '" << column
+      RECSYS_THROW(where << ": unknown label '" << Excerpt(label) << "' in column '" << column
                          << "' (known labels, case-insensitive: " << Describe() << ")");
     }
     return it->second;
   }
   double value;
   if (!ParseNumber(label, &value)) {
-    RECSYS_THROW(where << ": label '" << label << "' in column '" << column
+    RECSYS_THROW(where << ": label '" << Excerpt(label) << "' in column '" << column
                        << "' is not a number (the label map is numeric: " << Describe() << ")");
   }
   for (const Range& range : ranges_) {
@@ -190,7 +191,7 @@ Grade LabelMap::Map(std::string_view label, const std::string& where,
       return range.grade;
     }
   }
-  RECSYS_THROW(where << ": label " << label << " in column '" << column
+  RECSYS_THROW(where << ": label " << Excerpt(label) << " in column '" << column
                      << "' is in no range of the label map (" << Describe() << ")");
 }
 

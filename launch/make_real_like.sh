@@ -28,13 +28,14 @@ for ((i = 0; i < ${#defaults[@]}; i += 2)); do
   for a in "$@"; do [ "$a" = "${defaults[i]}" ] || [[ "$a" == "${defaults[i]}="* ]] && given=1; done
   [ $given -eq 1 ] || args+=("${defaults[i]}" "${defaults[i + 1]}")
 done
-"$bin/recsys_data" generate --format judged-csv "${args[@]}" "$@" \
+# --force: running the script again remakes the folder's files.
+"$bin/recsys_data" generate --format judged-csv "${args[@]}" "$@" --force \
   --out "$out/judged.csv" --catalog-out "$out/catalog.csv"
 
 # Relevant (E) = mean grade >= 2; [1.5, 2) is S, below 1.5 I. No split column: 10% of the
 # queries go to valid and 10% to test by a hash of the query id. Titles only, like the real set
 # (add --catalog-brand-column brand etc. to use the catalogue's other columns).
-"$bin/recsys_data" convert --format judgments --in "$out/judged.csv" --out "$out/real_like.h5" \
+"$bin/recsys_data" convert --format judgments --in "$out/judged.csv" --out "$out/real_like.h5" --force \
   --query-id-column query_id --query-column query --product-column product_id \
   --title-column product_title --label-column relevance --label-map '1-1.5=I,1.5-2=S,2-3=E' \
   --catalog "$out/catalog.csv"

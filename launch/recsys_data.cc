@@ -2,15 +2,19 @@
 //   recsys_data generate --products N --seed S --out FILE      (mpirun -np N splits the work)
 //   recsys_data generate --format judged-csv --out FILE.csv [--catalog-out CATALOG.csv]
 //   recsys_data convert --format esci|judgments --in FILE --out FILE
+// generate and convert never replace an existing file without --force, nor write over an input.
 //   recsys_data inspect FILE
 
 #include <boost/program_options.hpp>
+#include <filesystem>
 #include <iostream>
+#include <utility>
 
 #include "core/log.h"
 #include "data/distributed_generate.h"
 #include "data/judged_csv_writer.h"
 #include "data/judgment_loaders.h"
+#include "dist/collective_try.h"
 #include "dist/make_communicator.h"
 #include "launch/main_util.h"
 
@@ -45,6 +49,41 @@ bool Parse(const std::vector<std::string>& args, const po::options_description& 
   return true;
 }
 
+// A command-line file option: its flag ("--in") and the path given.
+using FileOption = std::pair<std::string, std::string>;
+
+// Whether a and b name the same file: by file system identity when both exist (a link or another
+// spelling of the path is the same file), else by their normalised absolute paths.
+bool SameFile(const std::string& a, const std::string& b) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec);
+  return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
+}
+
+// Refuses an output that is one of the other files of the command (an input, or another output:
+// the output would destroy it), and an existing output unless force. Empty paths are unused
+// options. Throws UsageError.
+void CheckOutputs(const std::vector<FileOption>& outputs, const std::vector<FileOption>& inputs,
+                  bool force) {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const auto& [flag, path] = outputs[i];
+    if (path.empty()) continue;
+    std::vector<FileOption> others = inputs;
+    others.insert(others.end(), outputs.begin(), outputs.begin() + i);
+    for (const auto& [other_flag, other] : others) {
+      if (!other.empty() && SameFile(path, other)) {
+        throw UsageError(flag + " '" + path + "' is the same file as " + other_flag + " '" + other +
+                         "': it would be destroyed; write somewhere else");
+      }
+    }
+    std::error_code ec;
+    if (!force && std::filesystem::exists(path, ec)) {
+      throw UsageError(flag + " '" + path + "' exists; pass --force to replace it");
+    }
+  }
+}
+
 void LogWritten(const std::string& path, const data::Dataset& dataset) {
   RECSYS_INFO("wrote " << path << ": " << dataset.products.size() << " products, "
                        << dataset.queries.size() << " queries, " << dataset.pairs.size()
@@ -54,6 +93,7 @@ void LogWritten(const std::string& path, const data::Dataset& dataset) {
 int Generate(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
   data::GeneratorOptions g;
   std::string out, format = "h5", catalog_out;
+  bool force = false;
   po::options_description options("generate options");
   // clang-format off
   options.add_options()
@@ -76,7 +116,9 @@ int Generate(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
       ("paraphrase-share", po::value(&g.paraphrase_share)->default_value(g.paraphrase_share),
        "share of queries written only with words that no title of their product type holds "
        "(paraphrases of the type, colour synonyms): lexical matching misses them")
-      ("seed", po::value(&g.seed)->default_value(g.seed), "random seed; same seed, same file");
+      ("seed", po::value(&g.seed)->default_value(g.seed), "random seed; same seed, same file")
+      ("force", po::bool_switch(&force),
+       "replace the output files when they exist (without it, an existing file is an error)");
   // clang-format on
   po::variables_map vm;
   if (!Parse(args, options, {}, "Usage: recsys_data generate --out FILE [OPTIONS]",
@@ -95,6 +137,15 @@ int Generate(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
     throw UsageError(e.what());
   }
   auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD);
+  // Rank 0 writes the files, so its view of the file system decides, on every rank.
+  try {
+    dist::CollectiveTry(*comm, [&] {
+      if (comm->rank() == 0)
+        CheckOutputs({{"--out", out}, {"--catalog-out", catalog_out}}, {}, force);
+    });
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
   if (comm->rank() == 0) {
     RECSYS_INFO("generating " << g.products << " products, " << g.queries << " queries on "
                               << comm->size() << " rank(s)" << (csv ? " (real-like regime)" : ""));
@@ -122,6 +173,8 @@ int Generate(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
 int Convert(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
   std::string format, in, out, delimiter = "auto", label_map, catalog_delimiter = "auto";
   double label_threshold = 0;
+  int64_t max_line_bytes = data::CsvReader::kDefaultMaxRecordBytes;
+  bool force = false;
   data::JudgmentsOptions j;
   data::CatalogOptions& c = j.catalog;
   po::options_description options("convert options");
@@ -132,6 +185,13 @@ int Convert(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
       ("out,o", po::value(&out)->required(), "output dataset.h5 path")
       ("delimiter", po::value(&delimiter)->default_value(delimiter),
        "field delimiter: auto | comma | tab")
+      ("max-line-bytes", po::value(&max_line_bytes)->default_value(max_line_bytes),
+       "longest record of the input and the catalogue, in bytes (a line, or the lines of a quoted "
+       "field with line breaks); a longer one is an error, so that a file without line breaks is "
+       "refused after reading this much")
+      ("force", po::bool_switch(&force),
+       "replace the output file when it exists (without it, an existing file is an error; an "
+       "output that is one of the inputs is always refused)")
       ("valid-fraction", po::value(&j.valid_fraction)->default_value(j.valid_fraction),
        "share of the train queries (by a stable hash of the query id) moved to the validation "
        "split when the file names no valid query (always so without --split-column)")
@@ -197,13 +257,17 @@ int Convert(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
   // Conversion is a single pass over one file: one rank does it.
   if (mpi.world_size() > 1)
     throw UsageError("convert runs on one process; start it without mpirun");
+  if (max_line_bytes <= 0) throw UsageError("--max-line-bytes must be > 0");
+  CheckOutputs({{"--out", out}}, {{"--in", in}, {"--catalog", c.path}}, force);
   const char delim = data::ParseDelimiter(delimiter);
   c.delimiter = data::ParseDelimiter(catalog_delimiter);
+  c.max_record_bytes = j.max_record_bytes = max_line_bytes;
   data::Dataset dataset;
   if (format == "esci") {
     data::EsciOptions e;
     e.path = in;
     e.delimiter = delim;
+    e.max_record_bytes = max_line_bytes;
     e.valid_fraction = j.valid_fraction;
     e.catalog = c;
     dataset = data::LoadEsci(e);

@@ -16,6 +16,11 @@ packages=(
   gnuplot-nox                # PNG charts of the ranking comparison and training curves
 )
 
+# --fuzz: also clang and its libFuzzer / sanitizer runtimes, for -DRECSYS_FUZZ=ON (tests/fuzz).
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(clang-14 libclang-rt-14-dev)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,6 @@
 #include "core/hdf5_file.h"
 
+#include <H5Cpp.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -15,6 +16,20 @@ namespace {
 namespace fs = std::filesystem;
 
 using Hdf5FileTest = testing::TempDirTest;
+using testing::ErrorOf;
+using testing::Mentions;
+
+// Overwrites element index of the 1-D int64 dataset name in place, as `h5py` would: the way
+// a damaged or hostile file is made.
+void PokeInt64(const std::string& path, const std::string& name, hsize_t index, int64_t value) {
+  H5::H5File file(path, H5F_ACC_RDWR);
+  H5::DataSet ds = file.openDataSet(name);
+  H5::DataSpace file_space = ds.getSpace();
+  const hsize_t count = 1;
+  file_space.selectHyperslab(H5S_SELECT_SET, &count, &index);
+  H5::DataSpace memory_space(1, &count);
+  ds.write(&value, H5::PredType::NATIVE_INT64, memory_space, file_space);
+}
 
 TEST_F(Hdf5FileTest, RoundTripsEveryTypeStringsAndAttributes) {
   std::vector<float> floats = {1.5f, -2.25f, NAN};
@@ -78,10 +93,16 @@ TEST_F(Hdf5FileTest, ReadsRowSlicesOfOneAndTwoDimensionalDatasets) {
     r.ReadRows<float>("m", 4, 2);
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("rows [4, 6) of '/m' are outside its 5 rows"),
+    EXPECT_NE(std::string(e.what()).find("2 rows from row 4 of '/m' are outside its 5 rows"),
               std::string::npos)
         << e.what();
   }
+  // Found by fuzzing (tests/fuzz/corpus/hdf5_vectors/huge_count): the output was allocated
+  // before the range was checked (std::bad_alloc), and begin + count could wrap around.
+  EXPECT_TRUE(Mentions(ErrorOf([&] { r.ReadRows<float>("m", 0, uint64_t{1} << 40); }),
+                       {"1099511627776 rows from row 0 of '/m' are outside its 5 rows"}));
+  EXPECT_TRUE(Mentions(ErrorOf([&] { r.ReadRows<float>("m", 1, ~uint64_t{0}); }),
+                       {"rows from row 1 of '/m' are outside its 5 rows"}));
 }
 
 TEST_F(Hdf5FileTest, WrongTypeAndMissingObjectsNameTheFile) {
@@ -158,6 +179,62 @@ TEST_F(Hdf5FileTest, CorruptStringColumnIsDetected) {
     EXPECT_NE(std::string(e.what()).find("string column 'names' is corrupt"), std::string::npos)
         << e.what();
   }
+}
+
+// Issue 11, finding 2: offsets[1500] pointing far past the bytes read out of bounds
+// (segfault in recsys_data inspect) before any check saw it.
+TEST_F(Hdf5FileTest, StringOffsetPastTheBytesNamesTheRow) {
+  std::vector<std::string> ids(2000);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = "P" + std::to_string(i);
+  {
+    H5Writer w(Path("ids.h5"));
+    w.WriteStrings("products/id", ids);
+    w.Commit();
+  }
+  PokeInt64(Path("ids.h5"), "products/id/offsets", 1500, 99999999);
+  EXPECT_TRUE(Mentions(ErrorOf([&] { H5Reader(Path("ids.h5")).ReadStrings("products/id"); }),
+                       {Path("ids.h5"), "string column 'products/id' is corrupt",
+                        "row 1499 ends at offsets[1500] = 99999999, past the"}));
+}
+
+TEST_F(Hdf5FileTest, EveryBrokenStringColumnIsRefused) {
+  struct Case {
+    std::vector<uint8_t> bytes;
+    std::vector<int64_t> offsets;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {{'a', 'b', 'c'}, {0, 2, 1, 3}, "row 1: offsets decrease (offsets[1] = 2, offsets[2] = 1)"},
+      {{'a', 'b', 'c'}, {0, 5, 3}, "row 0 ends at offsets[1] = 5, past the 3 stored bytes"},
+      {{'a', 'b', 'c'}, {0, -4, 3}, "row 0: offsets decrease"},
+      {{'a', 'b', 'c'}, {1, 2, 3}, "offsets[0] is 1, not 0"},
+      {{'a', 'b', 'c'}, {}, "'offsets' is empty"},
+      {{'a', 'b', 'c'}, {0, 1}, "the last offset is 1, but 3 bytes are stored"},
+      {{'a', 'b'}, {0, 1, 2, 4}, "row 2 ends at offsets[3] = 4, past the 2 stored bytes"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::string path = Path("s" + std::to_string(i) + ".h5");
+    {
+      H5Writer w(path);
+      w.Write("names/bytes", cases[i].bytes);
+      w.Write("names/offsets", cases[i].offsets);
+      w.Commit();
+    }
+    EXPECT_TRUE(Mentions(ErrorOf([&] { H5Reader(path).ReadStrings("names"); }),
+                         {path, "string column 'names' is corrupt", cases[i].expected}))
+        << "case " << i;
+  }
+  const int64_t matrix[] = {0, 1, 2, 3};
+  {
+    H5Writer w(Path("m.h5"));
+    w.Write("names/bytes", std::vector<uint8_t>{'a', 'b', 'c'});
+    w.Write("names/offsets", matrix, {2, 2});
+    w.Commit();
+  }
+  EXPECT_TRUE(Mentions(ErrorOf([&] { H5Reader(Path("m.h5")).ReadStrings("names"); }),
+                       {"'bytes' and 'offsets' must be 1-D datasets"}));
+  EXPECT_TRUE(Mentions(ErrorOf([&] { H5Reader(Path("m.h5")).ReadStrings("other"); }),
+                       {"missing dataset '/other/bytes'"}));
 }
 
 }  // namespace

@@ -233,6 +233,86 @@ TEST_F(CsvReaderTest, DuplicateColumnNamesAreRejected) {
   EXPECT_EQ(CsvReader(Write("unnamed.csv", ",x,\n")).header().size(), 3u);
 }
 
+// Issue 11, finding 3: the pairwise duplicate check took minutes on a 1M-column header.
+TEST_F(CsvReaderTest, MillionColumnHeaderIsCheckedInLinearTime) {
+  constexpr int kColumns = 1000000;
+  std::string header;
+  for (int i = 0; i < kColumns; ++i) header += "c" + std::to_string(i) + ",";
+  const std::string unique = Write("wide.csv", header + "last\n");
+  const std::string repeated = Write("repeat.csv", header + "c0\n");
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(CsvReader(unique).header().size(), kColumns + 1u);
+  const std::string message = ErrorOf([&] { CsvReader r(repeated); });
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_TRUE(Mentions(message, {repeated + ":1:", "'c0' twice", "columns 1 and 1000001"}));
+  // Linear: well under a second; quadratic: 5e11 comparisons.
+  EXPECT_LT(seconds, 20.0);
+}
+
+// Issue 11, finding 3: input without line breaks was read forever (/dev/zero) or into one
+// record as large as the file.
+TEST_F(CsvReaderTest, RecordLongerThanTheLimitIsRefused) {
+  const std::string fits = Write("fits.csv", "a,b\n" + std::string(5, 'x') + ",y\n");
+  EXPECT_EQ(CsvReader(fits, ',', 8).header().size(), 2u);
+  EXPECT_EQ(ReadAll(fits).size(), 1u);
+  CsvReader tight(fits, ',', 6);
+  EXPECT_TRUE(Mentions(ErrorOf([&] { tight.Next(); }),
+                       {fits + ":2:", "longer than the limit of 6 bytes", "--max-line-bytes"}));
+  const std::string quoted = Write("quoted.csv", "a,b\n1,\"" + std::string(100, '\n') + "\"\n");
+  CsvReader lines(quoted, ',', 50);
+  EXPECT_TRUE(Mentions(ErrorOf([&] { lines.Next(); }), {quoted + ":2:", "limit of 50 bytes"}));
+  // A 9 MB "line" without a delimiter or a line break: refused at the default limit, in a
+  // message of normal length.
+  const std::string no_newline = Write("one_line.csv", std::string(9 << 20, 'a'));
+  const std::string message = ErrorOf([&] { CsvReader r(no_newline); });
+  EXPECT_TRUE(Mentions(message, {no_newline + ":1:", "longer than the limit of 8388608 bytes"}));
+  EXPECT_LT(message.size(), 300u);
+  EXPECT_TRUE(Mentions(ErrorOf([] { CsvReader r("/dev/zero"); }),
+                       {"/dev/zero:1:", "NUL byte (0x00) in column 1"}));
+  EXPECT_TRUE(Mentions(ErrorOf([&] { CsvReader r(fits, ',', 0); }), {"must be > 0 bytes"}));
+}
+
+// Issue 11, finding 3: NUL bytes were accepted, and cut the messages that quoted them.
+TEST_F(CsvReaderTest, NulBytesAreRefusedWithLineAndColumn) {
+  using namespace std::string_literals;
+  const std::string plain = Write("nul.csv", "id,title\n1,ok\n2,x\0y\n"s);
+  EXPECT_TRUE(Mentions(ErrorOf([&] { ReadAll(plain); }),
+                       {plain + ":3:", "NUL byte (0x00) in column 2 (title)"}));
+  const std::string quoted = Write("nulq.csv", "id,title\n1,\"a\nb\0\"\n"s);
+  EXPECT_TRUE(Mentions(ErrorOf([&] { ReadAll(quoted); }),
+                       {quoted + ":3:", "NUL byte (0x00) in column 2 (title)"}));
+  const std::string header = Write("nulh.csv", "id,ti\0tle\n1,2\n"s);
+  EXPECT_TRUE(
+      Mentions(ErrorOf([&] { CsvReader r(header); }), {header + ":1:", "NUL byte", "column 2"}));
+}
+
+// Messages quote the input in bounded excerpts: a huge column name or field never makes a
+// huge message.
+TEST_F(CsvReaderTest, MessagesQuoteBoundedExcerpts) {
+  const std::string name(1 << 20, 'n');
+  const std::string dup = Write("dup.csv", name + "," + name + "\n");
+  std::string message = ErrorOf([&] { CsvReader r(dup); });
+  EXPECT_TRUE(Mentions(message, {"twice", "... (1048576 bytes)"}));
+  EXPECT_LT(message.size(), 300u);
+  const std::string utf8 = Write("utf8.csv", name + "\n" + std::string(1 << 20, 'v') + "\xFF\n");
+  message = ErrorOf([&] { ReadAll(utf8); });
+  EXPECT_TRUE(Mentions(message, {utf8 + ":2:", "invalid UTF-8", "byte offset 1048576"}));
+  EXPECT_LT(message.size(), 300u);
+}
+
+TEST(ExcerptTest, CutsLongTextAtACharacterAndEscapesControlBytes) {
+  EXPECT_EQ(Excerpt("short"), "short");
+  EXPECT_EQ(Excerpt(std::string("a\0b\tc\n", 6)), "a\\x00b\\x09c\\x0A");
+  EXPECT_EQ(Excerpt("abcdefgh", 4), "abcd... (8 bytes)");
+  // "é" is two bytes: a cut after byte 4 would split it.
+  EXPECT_EQ(Excerpt("abc\xC3\xA9"
+                    "fgh",
+                    4),
+            "abc... (8 bytes)");
+  EXPECT_EQ(Excerpt(std::string(1000, 'x')).size(), 80u + std::string("... (1000 bytes)").size());
+}
+
 TEST(ParseDelimiterTest, NamesAndCharacters) {
   EXPECT_EQ(ParseDelimiter("comma"), ',');
   EXPECT_EQ(ParseDelimiter(","), ',');

@@ -178,6 +178,44 @@ TEST_F(JudgmentLoadersTest, EsciMissingColumnListsTheHeader) {
       {path + ":1:", "no column 'esci_label'", "columns are: query_id, query, product_id"}));
 }
 
+// Issue 11, finding 3: a 50 MB line without the delimiter gave a 52 MB message listing the
+// header. Messages now list the first columns and quote values in bounded excerpts.
+TEST_F(JudgmentLoadersTest, MessagesAboutHugeInputStayShort) {
+  const std::string line(4 << 20, 'h');
+  std::string message = ErrorOf([&] { Esci(line + "\n" + line + "\n"); });
+  EXPECT_TRUE(Mentions(message, {"no column 'query_id'", "columns are: hhhh", "(4194304 bytes)"}));
+  EXPECT_LT(message.size(), 400u);
+  std::string wide;
+  for (int i = 0; i < 100000; ++i) wide += "column_" + std::to_string(i) + ",";
+  message = ErrorOf([&] { Esci(wide + "last\n"); });
+  EXPECT_TRUE(Mentions(message, {"columns are: column_0, column_1,", "... (100001 columns)"}));
+  EXPECT_LT(message.size(), 1000u);
+  const std::string label(1 << 20, 'L');
+  message = ErrorOf([&] {
+    Esci(
+        "query_id,query,product_id,product_title,product_brand,product_color,esci_label,split\n"
+        "q,q,p,t,b,c," +
+        label + ",train\n");
+  });
+  EXPECT_TRUE(Mentions(message, {":2:", "unknown label 'LLLL", "(1048576 bytes)"}));
+  EXPECT_LT(message.size(), 400u);
+}
+
+TEST_F(JudgmentLoadersTest, RecordLimitReachesTheReaders) {
+  JudgmentsOptions options;
+  options.path =
+      Write("j.csv", "query,product_id,product_title,label\nq,p," + std::string(60, 't') + ",3\n");
+  options.max_record_bytes = 50;
+  EXPECT_TRUE(
+      Mentions(ErrorOf([&] { LoadJudgments(options); }), {options.path + ":2:", "limit of 50"}));
+  options.max_record_bytes = 100;
+  options.catalog.path =
+      Write("c.csv", "product_id,product_title\np," + std::string(40, 't') + "\n");
+  options.catalog.max_record_bytes = 30;
+  EXPECT_TRUE(Mentions(ErrorOf([&] { LoadJudgments(options); }),
+                       {options.catalog.path + ":2:", "limit of 30"}));
+}
+
 TEST_F(JudgmentLoadersTest, EsciWrongDelimiterIsNamed) {
   std::string tsv =
       "query_id\tquery\tproduct_id\tproduct_title\tproduct_brand\tproduct_color\t"

@@ -165,4 +165,54 @@ else
   fail "split carving: $(cat "$work/conv"; "$bin/recsys_data" inspect "$work/split.h5" 2>&1 | grep queries)"
 fi
 
+# 9. Issue 11, finding 6: an output never replaces an input, and an existing file needs --force.
+cp "$work/good.csv" "$work/keep.csv"
+expect_fail "convert: --out is --in" 2 "--out '$work/keep.csv' is the same file as --in" \
+  "$bin/recsys_data" convert --format esci --in "$work/keep.csv" --out "$work/keep.csv"
+ln -s keep.csv "$work/link.csv"
+expect_fail "convert: --out is --in through a link" 2 "is the same file as --in" \
+  "$bin/recsys_data" convert --format esci --in "$work/keep.csv" --out "$work/link.csv" --force
+expect_fail "convert: --out is --in spelt another way" 2 "is the same file as --in" \
+  "$bin/recsys_data" convert --format esci --in "$work/keep.csv" --out "$work/./sub/../keep.csv"
+expect_fail "convert: --out is the catalogue" 2 "is the same file as --catalog" \
+  "$bin/recsys_data" "${conv[@]}" --label-map "$ranges" --catalog "$work/catalog1.csv" \
+  --out "$work/catalog1.csv" --force
+cmp -s "$work/good.csv" "$work/keep.csv" && cmp -s "$work/catalog1.csv" "$work/catalog2.csv" &&
+  pass "the inputs are untouched" || fail "an input was changed"
+expect_fail "convert: existing output without --force" 2 "'$work/good.h5' exists; pass --force" \
+  "$bin/recsys_data" convert --format esci --in "$work/good.csv" --out "$work/good.h5"
+if "$bin/recsys_data" convert --format esci --in "$work/good.csv" --out "$work/good.h5" --force \
+    >"$work/conv" 2>&1; then
+  pass "convert --force replaces an existing output"
+else
+  fail "convert --force: $(cat "$work/conv")"
+fi
+expect_fail "generate: existing output without --force" 2 "'$work/np1.h5' exists; pass --force" \
+  mpirun -np 2 --oversubscribe "$bin/recsys_data" "${gen[@]}" --out "$work/np1.h5"
+expect_fail "generate: --catalog-out is --out" 2 "--catalog-out '$work/same.csv' is the same file as --out" \
+  "$bin/recsys_data" generate --format judged-csv --out "$work/same.csv" --catalog-out "$work/same.csv"
+if "$bin/recsys_data" "${gen[@]}" --out "$work/np1.h5" --force >"$work/gen" 2>&1 &&
+    h5diff "$work/np1.h5" "$work/np2.h5" >/dev/null 2>&1; then
+  pass "generate --force replaces an existing output"
+else
+  fail "generate --force: $(tail -3 "$work/gen")"
+fi
+
+# 10. Issue 11, finding 3: input that never ends a line, NUL bytes, huge lines.
+expect_fail "convert /dev/zero ends at once" 1 "/dev/zero:1: NUL byte (0x00) in column 1" \
+  timeout 20 "$bin/recsys_data" convert --format esci --in /dev/zero --out "$work/z.h5"
+head -c 9000000 /dev/zero | tr '\0' 'a' >"$work/one_line.csv"
+expect_fail "a 9 MB line is refused at the default limit" 1 "longer than the limit of 8388608 bytes" \
+  timeout 20 "$bin/recsys_data" convert --format esci --in "$work/one_line.csv" --out "$work/z.h5"
+[ "$(wc -c <"$work/err")" -lt 400 ] && pass "the message is short" ||
+  fail "the message is $(wc -c <"$work/err") bytes"
+expect_fail "--max-line-bytes lowers the limit" 1 "good.csv:1: the record starting on this line is longer than the limit of 60 bytes" \
+  "$bin/recsys_data" convert --format esci --in "$work/good.csv" --out "$work/z.h5" --max-line-bytes 60
+expect_fail "--max-line-bytes 0" 2 "--max-line-bytes must be > 0" \
+  "$bin/recsys_data" convert --format esci --in "$work/good.csv" --out "$work/z.h5" --max-line-bytes 0
+printf '%s\n1,red\0shoes,P1,t,b,c,E,train\n' "$header" >"$work/nul.csv"
+expect_fail "a NUL byte names line and column" 1 "nul.csv:2: NUL byte (0x00) in column 2 (query)" \
+  "$bin/recsys_data" convert --format esci --in "$work/nul.csv" --out "$work/z.h5"
+[ -e "$work/z.h5" ] && fail "a failed convert left an output file" || pass "no output after the failures"
+
 finish
