@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bench/ann_benchmark.h"
+#include "core/numeric_checks.h"
 #include "launch/main_util.h"
 
 namespace po = boost::program_options;
@@ -86,6 +87,11 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
       o.single_queries < 1 || o.iterations < 0) {
     throw launch::UsageError("need n, dim, k, queries, single-queries >= 1 and 1 <= nlist <= n");
   }
+  // The database, its copy in the index and the queries' results, before any is generated.
+  launch::CheckUsage([&] {
+    CheckFitsInMemory("--n " + std::to_string(o.n) + " x --dim " + std::to_string(o.dim),
+                      2.0 * static_cast<double>(o.n) * o.dim * sizeof(float));
+  });
   RunAnnBenchmark(o, std::cout);
   return 0;
 }

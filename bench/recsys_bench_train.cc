@@ -31,6 +31,7 @@
 #include <iostream>
 #include <memory>
 
+#include "core/numeric_checks.h"
 #include "data/catalog_generator.h"
 #include "dist/data_parallel.h"
 #include "dist/distributed_sampler.h"
@@ -128,9 +129,10 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
     return 0;
   }
   po::notify(vm);
-  if (o.batch < 1 || o.steps < 1 || o.warmup < 0 || o.threads < 1) {
-    throw launch::UsageError("--batch, --steps and --threads must be positive");
+  if (o.batch < 1 || o.steps < 1 || o.warmup < 0) {
+    throw launch::UsageError("--batch and --steps must be positive");
   }
+  launch::CheckUsage([&] { CheckThreads("--threads", o.threads); });
   if (o.inputs != "synthetic" && o.inputs != "dataset") {
     throw launch::UsageError("--inputs must be synthetic or dataset, not " + o.inputs);
   }

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/hdf5_file.h"
+#include "core/numeric_checks.h"
 
 namespace recsys::data {
 namespace {
@@ -13,6 +14,7 @@ void WriteVectors(const std::string& path, const std::vector<float>& values, int
   RECSYS_CHECK(
       rows >= 0 && dim > 0 && static_cast<int64_t>(values.size()) == rows * dim,
       path << ": " << values.size() << " values do not make " << rows << " rows of " << dim);
+  CheckFiniteRows(path + " (vectors to write)", values.data(), rows, dim);
   H5Writer w(path);
   w.Write("vectors", values.data(), {static_cast<uint64_t>(rows), static_cast<uint64_t>(dim)});
   w.SetFormat("recsys-vectors", kFormatVersion);
@@ -31,9 +33,11 @@ VectorFileInfo ReadVectorInfo(const std::string& path) {
 }
 
 std::vector<float> ReadVectorRows(const std::string& path, int64_t begin, int64_t count) {
-  ReadVectorInfo(path);
+  const int64_t dim = ReadVectorInfo(path).dim;
   RECSYS_CHECK(begin >= 0 && count >= 0, path << ": bad row range " << begin << "+" << count);
-  return H5Reader(path).ReadRows<float>("vectors", begin, count);
+  std::vector<float> rows = H5Reader(path).ReadRows<float>("vectors", begin, count);
+  CheckFiniteRows(path, rows.data(), count, dim, begin);
+  return rows;
 }
 
 }  // namespace recsys::data

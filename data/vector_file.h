@@ -20,14 +20,16 @@ struct VectorFileInfo {
   std::string model_version;
 };
 
-// Writes rows x dim values (row-major). Throws if values.size() != rows * dim.
+// Writes rows x dim values (row-major). Throws if values.size() != rows * dim, or naming the row
+// of the first NaN or infinite value.
 void WriteVectors(const std::string& path, const std::vector<float>& values, int64_t rows,
                   int64_t dim, const std::string& model_version);
 
 // Shape and version; throws naming the file if it is not a vectors file.
 VectorFileInfo ReadVectorInfo(const std::string& path);
 
-// Rows [begin, begin + count), row-major (count * dim values).
+// Rows [begin, begin + count), row-major (count * dim values). Throws naming the row of the
+// first NaN or infinite value.
 std::vector<float> ReadVectorRows(const std::string& path, int64_t begin, int64_t count);
 
 }  // namespace recsys::data

@@ -30,6 +30,16 @@ bool ParseArguments(int argc, char** argv,
   return true;
 }
 
+void CheckUsage(const std::function<void()>& checks) {
+  try {
+    checks();
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+}
+
 std::vector<std::string> SplitList(const std::string& text) {
   std::vector<std::string> out;
   std::string item;

@@ -21,6 +21,11 @@ class UsageError : public Error {
   explicit UsageError(const std::string& message) : Error(message) {}
 };
 
+// Runs checks of flag values (core/numeric_checks.h, the libraries' option checks) and turns the
+// recsys::Error they throw into a UsageError (exit code 2). Not collective: every rank runs the
+// same checks on the same flags.
+void CheckUsage(const std::function<void()>& checks);
+
 // Parses the command line: the named options, and the arguments without a name into *arguments.
 // On --help prints usage and the options (when print) and returns false.
 bool ParseArguments(int argc, char** argv,

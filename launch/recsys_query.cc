@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/numeric_checks.h"
 #include "data/dataset.h"
 #include "data/vector_file.h"
 #include "dist/collective_try.h"
@@ -174,10 +175,16 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
-  if (o.k < 1 || o.nprobe < 1 || o.candidates < 1) {
-    throw UsageError("--k, --nprobe and --candidates must be at least 1");
-  }
-  if (!(o.lexical_weight >= 0)) throw UsageError("--lexical-weight must be at least 0");
+  CheckUsage([&] {
+    CheckCount("--k", o.k, 1);
+    CheckCount("--nprobe", o.nprobe, 1);
+    CheckCount("--candidates", o.candidates, 1);
+    CheckCount("--feature-buckets", o.feature_buckets, 1);
+    CheckNonNegative("--lexical-weight", o.lexical_weight);
+    CheckFinite("--diversity", o.rerank.diversity);
+    CheckFinite("--freshness", o.rerank.freshness);
+    CheckPositive("--half-life", o.rerank.half_life_days);
+  });
   recall.fusion.lexical_weight = o.lexical_weight;
   if (!o.queries_file.empty()) {
     for (std::string& q : ReadQueryFile(o.queries_file)) o.queries.push_back(std::move(q));
@@ -214,6 +221,18 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD, timeouts);
   const bool root = comm->rank() == 0;
   serve::RecallService service(o.run, *comm);
+  // More candidates than products cannot be found; each query's lists hold that many entries.
+  const int64_t products = std::max<int64_t>(1, service.products());
+  if (recall.candidates > products) {
+    if (root) {
+      std::fprintf(stderr,
+                   "recsys_query: note: --candidates / --k %lld is more than the %lld "
+                   "products of %s; using %lld\n",
+                   static_cast<long long>(recall.candidates), static_cast<long long>(products),
+                   o.run.c_str(), static_cast<long long>(products));
+    }
+    recall.candidates = products;
+  }
   data::Dataset dataset;  // rank 0 prints from it
   std::unique_ptr<models::RankingFeatureBuilder> features;
   std::unique_ptr<models::Ranker> ranker;

@@ -2,6 +2,7 @@
 //   mpirun -np M recsys_search --index RUN/index --vectors RUN/vectors.h5 --rows 0,17,42
 //   mpirun -np M recsys_search --index RUN/index --vectors RUN/vectors.h5 --random 5 --k 10
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/numeric_checks.h"
 #include "core/stable_hash.h"
 #include "data/vector_file.h"
 #include "dist/make_communicator.h"
@@ -88,12 +90,19 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   po::notify(vm);
   if (vm.count("rows") == vm.count("random"))
     throw UsageError("give exactly one of --rows, --random");
-  if (o.k < 1 || o.nprobe < 1) throw UsageError("--k and --nprobe must be at least 1");
-  if (vm.count("random") && o.random < 1) throw UsageError("--random must be at least 1");
   std::vector<int64_t> rows = vm.count("rows") ? ParseRows(o.rows) : std::vector<int64_t>{};
 
   // Every rank checks the rows, so that all of them stop before the first collective.
   const data::VectorFileInfo info = data::ReadVectorInfo(o.vectors);
+  CheckUsage([&] {
+    CheckCount("--k", o.k, 1);
+    CheckCount("--nprobe", o.nprobe, 1);
+    if (vm.count("random")) CheckCount("--random", o.random, 1);
+    // The queries' rows and vectors, before any is drawn.
+    CheckFitsInMemory("--random " + std::to_string(o.random) + " queries of " +
+                          std::to_string(info.dim) + " dimensions",
+                      static_cast<double>(o.random) * (8 + 4 * info.dim));
+  });
   if (o.random > 0 && info.rows == 0) throw UsageError(o.vectors + " holds no rows");
   for (int64_t i = 0; i < o.random; ++i) {
     rows.push_back(static_cast<int64_t>(HashCombine(o.seed, i) % info.rows));
@@ -110,6 +119,21 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
       shards::IvfShard::Load(o.index, {info.model_version, info.dim}, *comm);
   serve::Router router(shard, *comm);
   const bool root = comm->rank() == 0;
+  // More results than products cannot be found; the result arrays hold queries x k entries.
+  const int64_t products = std::max<int64_t>(1, shard.manifest().rows);
+  if (o.k > products) {
+    if (root) {
+      std::fprintf(stderr,
+                   "recsys_search: note: --k %lld is more than the %lld products of %s; "
+                   "using %lld\n",
+                   static_cast<long long>(o.k), static_cast<long long>(products), o.index.c_str(),
+                   static_cast<long long>(products));
+    }
+    o.k = products;
+  }
+  CheckFitsInMemory(
+      "--k " + std::to_string(o.k) + " results for " + std::to_string(rows.size()) + " queries",
+      static_cast<double>(o.k) * static_cast<double>(rows.size()) * 12);
   std::vector<float> queries;
   if (root) {
     for (int64_t row : rows) {

@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "core/log.h"
+#include "core/numeric_checks.h"
 #include "data/distributed_generate.h"
 #include "dist/make_communicator.h"
 #include "launch/main_util.h"
@@ -103,6 +104,10 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
       ("patience", po::value(&r.patience)->default_value(r.patience),
        "epochs without improvement before stopping; 0 = never")
       ("resume", po::bool_switch(&r.resume), "continue from the variant's last checkpoint (two_tower_<variant>.last.h5)")
+      ("resume-changed-config", po::bool_switch(&r.resume_changed_config),
+       "with --resume: continue even when the training configuration stored in the checkpoint "
+       "(learning rate, batch size, negatives, margin, seed, ...) differs from this run's; "
+       "without it such a resume is refused, listing the differences")
       ("max-steps", po::value(&r.max_steps)->default_value(r.max_steps),
        "stop after this many global steps; 0 = no limit")
       ("device", po::value(&r.device)->default_value(r.device),
@@ -207,6 +212,7 @@ bool Parse(int argc, char** argv, bool print, TrainCommand* c) {
   c->rank.train.seed = r.seed;
   c->rank.train.device = r.device;
   c->rank.train.resume = r.resume;
+  c->rank.train.resume_changed_config = r.resume_changed_config;
   c->rank.train.xgboost.threads = r.threads;
   c->rank.train.xgboost.seed = r.seed;
   bool known = c->stage == "all";
@@ -262,11 +268,20 @@ void CheckStageInputs(const TrainCommand& c) {
   auto need = [](bool ok, const std::string& message) {
     if (!ok) throw Error(message);
   };
+  CheckUsage([&] {
+    if (Runs(c, "recall")) models::CheckRecallTrainOptions(r);
+    CheckThreads("--threads", r.threads);
+    CheckCount("--nlist", c.index.nlist, 0);
+    CheckCount("--kmeans-iterations", c.index.iterations, 0);
+    CheckCount("--kmeans-sample", c.index.sample_rows, 0);
+    CheckCount("--nprobe", c.nprobe, 1);
+    CheckNonNegative("--lexical-weight", c.fusion.lexical_weight);
+    CheckPositive("--rerank-half-life", c.rerank_half_life_days);
+  });
   if (Runs(c, "recall") || Runs(c, "embed") || Runs(c, "eval")) {
     need(Runs(c, "data") || fs::exists(r.data),
          "no dataset " + r.data + ": run the data stage or name one with --data");
   }
-  if (Runs(c, "recall")) models::CheckRecallTrainOptions(r);
   if (Runs(c, "embed") && !Runs(c, "recall")) {
     // Throws naming the checkpoint folder when none of the wanted variants was trained.
     models::BestTrainedVariant(r.out, c.embed_variant == "auto" ? r.variant : c.embed_variant);
@@ -279,8 +294,6 @@ void CheckStageInputs(const TrainCommand& c) {
          std::string("--embed-variant ") + c.embed_variant + " is neither trained by --variant " +
              r.variant + " nor in " + models::RecallCheckpointPath(r.out, wanted));
   }
-  if (c.nprobe < 1) throw UsageError("--nprobe must be at least 1");
-  if (!(c.fusion.lexical_weight >= 0)) throw UsageError("--lexical-weight must be at least 0");
   ParseRelevantGrade(c.relevant_grade);
   try {
     if (!c.gains.empty()) models::ParseGradeGains(c.gains);
@@ -362,6 +375,10 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   }
   comm->Barrier();
   if (Runs(c, "data")) RunDataStage(c, *comm);
+  if (Runs(c, "eval") && c.stage == "all") {
+    // Before hours of training: an evaluation without test queries would print zeros.
+    serve::CheckHasTestQueries(data::ReadDataset(c.recall.data), c.recall.data);
+  }
   if (Runs(c, "recall")) models::TrainRecall(c.recall, *comm);
   if (Runs(c, "embed")) {
     models::EmbedOptions e;

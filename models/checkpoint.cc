@@ -1,5 +1,7 @@
 #include "models/checkpoint.h"
 
+#include <cmath>
+#include <cstdlib>
 #include <sstream>
 #include <vector>
 
@@ -17,19 +19,25 @@ std::vector<uint64_t> StoredShape(const torch::Tensor& t) {
   return dims;
 }
 
+// Whether two configuration texts are numbers of the same value ("0.05" written with 17 digits
+// by an older version, and with the shortest exact text now).
+bool SameNumber(const std::string& a, const std::string& b) {
+  try {
+    size_t used_a = 0, used_b = 0;
+    const double x = std::stod(a, &used_a), y = std::stod(b, &used_b);
+    return used_a == a.size() && used_b == b.size() && x == y;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 void WriteCheckpointInfo(H5Writer& out, const CheckpointInfo& info,
                          torch::ScalarType tensor_dtype) {
   RECSYS_CHECK(tensor_dtype == torch::kFloat32 || tensor_dtype == torch::kFloat64,
                "checkpoint tensors must be float32 or float64, not " << tensor_dtype);
-  std::vector<std::string> keys, values;
-  for (const auto& [key, value] : info.config) {
-    keys.push_back(key);
-    values.push_back(value);
-  }
-  out.WriteStrings("config/keys", keys);
-  out.WriteStrings("config/values", values);
+  WriteConfig(out, "config", info.config);
   out.SetFormat(kFormat, kFormatVersion);
   out.SetAttribute("/", "model", info.model);
   out.SetAttribute("/", "step", info.step);
@@ -44,11 +52,8 @@ CheckpointInfo ReadCheckpointInfo(const H5Reader& in) {
   info.model = in.StringAttribute("/", "model");
   info.step = in.Int64Attribute("/", "step");
   info.epoch = in.Int64Attribute("/", "epoch");
-  std::vector<std::string> keys = in.ReadStrings("config/keys");
-  std::vector<std::string> values = in.ReadStrings("config/values");
-  RECSYS_CHECK(keys.size() == values.size(), in.path()
-                                                 << ": config keys and values differ in size");
-  for (size_t i = 0; i < keys.size(); ++i) info.config[keys[i]] = values[i];
+  RECSYS_CHECK(in.Has("config/keys"), in.path() << " has no model configuration (config/keys)");
+  info.config = ReadConfig(in, "config");
   return info;
 }
 
@@ -56,6 +61,12 @@ void CheckCheckpointMatches(const CheckpointInfo& found, const std::string& path
                             const std::string& model, const ModelConfig& expected) {
   RECSYS_CHECK(found.model == model,
                "checkpoint " << path << " holds a " << found.model << " model, not " << model);
+  const std::string diffs = ConfigDifferences(found.config, expected);
+  RECSYS_CHECK(diffs.empty(),
+               "checkpoint " << path << " is of another " << model << " configuration: " << diffs);
+}
+
+std::string ConfigDifferences(const ModelConfig& found, const ModelConfig& expected) {
   std::ostringstream diffs;
   int count = 0;
   auto add = [&](const std::string& key, const std::string& theirs, const std::string& ours) {
@@ -63,18 +74,38 @@ void CheckCheckpointMatches(const CheckpointInfo& found, const std::string& path
           << " here";
   };
   for (const auto& [key, value] : expected) {
-    auto it = found.config.find(key);
-    if (it == found.config.end()) {
+    auto it = found.find(key);
+    if (it == found.end()) {
       add(key, "(missing)", value);
-    } else if (it->second != value) {
+    } else if (it->second != value && !SameNumber(it->second, value)) {
       add(key, it->second, value);
     }
   }
-  for (const auto& [key, value] : found.config) {
+  for (const auto& [key, value] : found) {
     if (!expected.count(key)) add(key, value, "(unknown)");
   }
-  RECSYS_CHECK(count == 0, "checkpoint " << path << " is of another " << model
-                                         << " configuration: " << diffs.str());
+  return diffs.str();
+}
+
+void WriteConfig(H5Writer& out, const std::string& group, const ModelConfig& config) {
+  std::vector<std::string> keys, values;
+  for (const auto& [key, value] : config) {
+    keys.push_back(key);
+    values.push_back(value);
+  }
+  out.WriteStrings(group + "/keys", keys);
+  out.WriteStrings(group + "/values", values);
+}
+
+ModelConfig ReadConfig(const H5Reader& in, const std::string& group) {
+  ModelConfig config;
+  if (!in.Has(group + "/keys")) return config;
+  const std::vector<std::string> keys = in.ReadStrings(group + "/keys");
+  const std::vector<std::string> values = in.ReadStrings(group + "/values");
+  RECSYS_CHECK(keys.size() == values.size(),
+               in.path() << ": " << group << " keys and values differ in size");
+  for (size_t i = 0; i < keys.size(); ++i) config[keys[i]] = values[i];
+  return config;
 }
 
 void WriteTensor(H5Writer& out, const std::string& name, const torch::Tensor& tensor) {
@@ -105,6 +136,12 @@ void ReadTensorInto(const H5Reader& in, const std::string& name, torch::Tensor i
     host = torch::from_blob(values.data(), {static_cast<int64_t>(values.size())}, torch::kFloat32)
                .clone();
   }
+  const torch::Tensor finite = torch::isfinite(host);
+  if (!finite.all().item<bool>()) {
+    RECSYS_THROW(in.path() << ": " << name << " holds NaN or infinite values (first at element "
+                           << torch::argmin(finite.to(torch::kInt32)).item<int64_t>()
+                           << "): a diverged or damaged checkpoint");
+  }
   torch::NoGradGuard no_grad;
   into.copy_(host.view(into.sizes()));
 }
@@ -117,6 +154,18 @@ void WriteModule(H5Writer& out, const torch::nn::Module& module) {
 void ReadModule(const H5Reader& in, torch::nn::Module& module) {
   for (auto& p : module.named_parameters()) ReadTensorInto(in, "params/" + p.key(), p.value());
   for (auto& b : module.named_buffers()) ReadTensorInto(in, "params/" + b.key(), b.value());
+}
+
+std::string DoubleText(double value) {
+  std::string text;
+  for (int digits = 15; digits <= 17; ++digits) {  // the shortest text that reads back exactly
+    std::ostringstream os;
+    os.precision(digits);
+    os << value;
+    text = os.str();
+    if (!std::isfinite(value) || std::strtod(text.c_str(), nullptr) == value) break;
+  }
+  return text;
 }
 
 const std::string& ConfigString(const ModelConfig& config, const std::string& what,

@@ -23,6 +23,9 @@ namespace recsys::models {
 // their model names and configurations are equal.
 using ModelConfig = std::map<std::string, std::string>;
 
+// A double as configuration text, exactly (17 significant digits, trailing zeros dropped).
+std::string DoubleText(double value);
+
 // Values of a stored configuration; `what` names the model in messages ("two-tower"). Throw
 // recsys::Error naming a missing key, or a value that is not an integer / a number.
 const std::string& ConfigString(const ModelConfig& config, const std::string& what,
@@ -45,6 +48,15 @@ CheckpointInfo ReadCheckpointInfo(const H5Reader& in);
 // with a message naming the file and every difference ("dim=32 in the checkpoint, 64 here").
 void CheckCheckpointMatches(const CheckpointInfo& found, const std::string& path,
                             const std::string& model, const ModelConfig& expected);
+
+// The differences between a stored configuration and the expected one, "; "-separated
+// ("dim=32 in the checkpoint, 64 here"); empty when they are equal.
+std::string ConfigDifferences(const ModelConfig& found, const ModelConfig& expected);
+
+// A configuration as group/keys and group/values strings (as the model's under "config").
+void WriteConfig(H5Writer& out, const std::string& group, const ModelConfig& config);
+// Empty when the file has no such group (a checkpoint written before it existed).
+ModelConfig ReadConfig(const H5Reader& in, const std::string& group);
 
 // Tensors under group/<name>, in the checkpoint's tensor dtype.
 void WriteTensor(H5Writer& out, const std::string& name, const torch::Tensor& tensor);

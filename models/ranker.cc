@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/hdf5_file.h"
 #include "core/log.h"
+#include "core/numeric_checks.h"
 #include "models/checkpoint.h"
 #include "models/ranker_net.h"
 #include "models/ranker_objective.h"
@@ -198,11 +199,14 @@ void CheckRankerTrainOptions(const RankerTrainOptions& o) {
                "unknown ranker '" << o.model << "' (choose fm, dcn, xgboost)");
   RECSYS_CHECK(o.loss == "bce" || o.loss == "lambdarank",
                "unknown ranking loss '" << o.loss << "' (choose bce, lambdarank)");
-  RECSYS_CHECK(o.epochs >= 1, "--rank-epochs must be at least 1, is " << o.epochs);
-  RECSYS_CHECK(o.batch_queries >= 1,
-               "--rank-batch-queries must be at least 1, is " << o.batch_queries);
-  RECSYS_CHECK(o.learning_rate > 0, "--rank-lr must be positive, is " << o.learning_rate);
-  RECSYS_CHECK(o.cross_layers >= 0, "--cross-layers must be at least 0, is " << o.cross_layers);
+  CheckCount("--rank-epochs", o.epochs, 1);
+  CheckCount("--rank-batch-queries", o.batch_queries, 1);
+  CheckCount("--rank-patience", o.patience, 0);
+  CheckCount("--factors", o.factors, 1);
+  CheckCount("--embedding-dim", o.embedding_dim, 1);
+  CheckCount("--cross-layers", o.cross_layers, 0, 1000);
+  CheckPositive("--rank-lr", o.learning_rate);
+  CheckNonNegative("rank clip norm", o.clip_norm);
   ParseCrossKind(o.cross);
   ParseHiddenSizes(o.deep);
   RECSYS_CHECK(o.structure == "stacked" || o.structure == "parallel",
@@ -304,6 +308,8 @@ RankerTrainReport TrainRanker(const RankerTrainOptions& o, const std::string& ru
   loop.patience = o.patience;
   loop.max_steps = o.max_steps;
   loop.resume = o.resume;
+  loop.resume_changed_config = o.resume_changed_config;
+  loop.training = {{"relevant_from", std::string(1, data::GradeLetter(o.relevant_from))}};
   loop.seed = o.seed;
   loop.trainer.learning_rate = o.learning_rate;
   loop.trainer.warmup_steps = o.warmup_steps;

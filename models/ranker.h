@@ -62,6 +62,7 @@ struct RankerTrainOptions {
   int64_t patience = 1;        // epochs without a better valid NDCG@10 before stopping; 0 = never
   int64_t max_steps = 0;       // 0 = no limit
   bool resume = false;         // continue from the ranker's last checkpoint
+  bool resume_changed_config = false;  // resume even when the training configuration changed
   double learning_rate = 0.002;
   int64_t warmup_steps = 50;
   double clip_norm = 1.0;

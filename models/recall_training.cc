@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/numeric_checks.h"
 #include "core/progress.h"
 #include "data/vector_file.h"
 #include "models/checkpoint.h"
@@ -108,7 +109,13 @@ RecallTrainReport TrainVariant(const RecallTrainOptions& o, RecallVariant varian
   model->to(gradients.device);
   const TwoTowerFeaturizer featurizer(model_options);
   RecallObjectiveOptions objective_options;
-  objective_options.random_negatives = o.random_negatives;
+  // More random negatives than products would only repeat products (and can exhaust memory).
+  const auto products = static_cast<int64_t>(dataset.products.size());
+  objective_options.random_negatives = std::min(o.random_negatives, products);
+  if (comm.rank() == 0 && objective_options.random_negatives < o.random_negatives) {
+    RECSYS_WARN(name << ": --random-negatives " << o.random_negatives << " is more than the "
+                     << products << " products; using " << products);
+  }
   objective_options.margin = o.margin;
   objective_options.recall_k = o.recall_k;
   objective_options.seed = o.seed;
@@ -118,11 +125,12 @@ RecallTrainReport TrainVariant(const RecallTrainOptions& o, RecallVariant varian
                name << ": the train split of " << o.data << " has no training examples");
   // Without valid queries every epoch scores 0, so early stopping would end the run after
   // `patience` epochs and keep the first one: refuse instead of training for nothing.
-  RECSYS_CHECK(!JudgedQueries(dataset, data::Split::kValid).empty() || o.patience == 0,
+  // Without valid queries every epoch scores 0: the best checkpoint (what later stages use)
+  // would be the first epoch's, whatever --patience says. Refuse instead of training for nothing.
+  RECSYS_CHECK(!JudgedQueries(dataset, data::Split::kValid).empty(),
                name << ": the valid split of " << o.data
-                    << " has no judged query, and early stopping (--patience " << o.patience
-                    << ") selects epochs on it; give the data a valid split (recsys_data convert "
-                       "--valid-fraction) or train without early stopping (--patience 0)");
+                    << " has no judged query; the best epoch is chosen on it, so give the data a "
+                       "valid split (recsys_data convert --valid-fraction)");
 
   TrainingLoopOptions loop;
   loop.name = name;
@@ -134,6 +142,10 @@ RecallTrainReport TrainVariant(const RecallTrainOptions& o, RecallVariant varian
   loop.patience = o.patience;
   loop.max_steps = o.max_steps;
   loop.resume = o.resume;
+  loop.resume_changed_config = o.resume_changed_config;
+  loop.training = {{"random_negatives", std::to_string(objective_options.random_negatives)},
+                   {"margin", DoubleText(o.margin)},
+                   {"recall_k", std::to_string(o.recall_k)}};
   loop.seed = o.seed;
   loop.trainer.learning_rate = o.learning_rate;
   loop.trainer.warmup_steps = o.warmup_steps;
@@ -141,7 +153,8 @@ RecallTrainReport TrainVariant(const RecallTrainOptions& o, RecallVariant varian
   loop.trainer.clip_norm = o.clip_norm;
   loop.curve = (std::filesystem::path(o.out) / "results" / "curves" / (name + ".csv")).string();
   if (comm.rank() == 0) {
-    RECSYS_INFO(name << ": " << o.random_negatives << " random negatives per batch");
+    RECSYS_INFO(name << ": " << objective_options.random_negatives
+                     << " random negatives per batch");
   }
   const TrainingLoopReport done =
       RunTrainingLoop(*model, model->sparse_parameters(), *objective, loop, gradients, comm);
@@ -161,21 +174,33 @@ RecallTrainReport TrainVariant(const RecallTrainOptions& o, RecallVariant varian
 }  // namespace
 
 void CheckRecallTrainOptions(const RecallTrainOptions& options) {
-  RECSYS_CHECK(options.epochs >= 1, "--epochs must be at least 1, is " << options.epochs);
-  RECSYS_CHECK(options.batch_size >= 1,
-               "--batch-size must be at least 1, is " << options.batch_size);
-  RECSYS_CHECK(options.threads >= 1, "--threads must be at least 1, is " << options.threads);
-  RECSYS_CHECK(options.recall_k >= 1, "--recall-k must be at least 1, is " << options.recall_k);
-  RECSYS_CHECK(options.dim >= 1, "--dim must be at least 1, is " << options.dim);
-  RECSYS_CHECK(options.hidden >= 1, "--hidden must be at least 1, is " << options.hidden);
-  RECSYS_CHECK(options.num_buckets >= 1,
-               "--buckets must be at least 1, is " << options.num_buckets);
-  RECSYS_CHECK(options.temperature > 0,
-               "--temperature must be positive, is " << options.temperature);
-  RECSYS_CHECK(options.learning_rate > 0, "--lr must be positive, is " << options.learning_rate);
-  RECSYS_CHECK(!options.out.empty(), "no output folder given");
-  ParseVariants(options.variant);
-  ParseLrDecay(options.lr_decay);
+  const RecallTrainOptions& o = options;
+  CheckCount("--epochs", o.epochs, 1);
+  CheckCount("--batch-size", o.batch_size, 1);
+  CheckCount("--random-negatives", o.random_negatives, 0);
+  CheckThreads("--threads", o.threads);
+  CheckCount("--recall-k", o.recall_k, 1);
+  CheckCount("--dim", o.dim, 1);
+  CheckCount("--hidden", o.hidden, 1);
+  CheckCount("--buckets", o.num_buckets, 1);
+  CheckCount("--warmup-steps", o.warmup_steps, 0);
+  CheckCount("--patience", o.patience, 0);
+  CheckCount("--max-steps", o.max_steps, 0);
+  CheckPositive("--temperature", o.temperature);
+  CheckPositive("--lr", o.learning_rate);
+  CheckNonNegative("--margin", o.margin);
+  CheckNonNegative("--clip-norm", o.clip_norm);
+  // The text tables dominate: buckets x dim floats each, with the optimiser's two moments.
+  const double tables = o.tie_text ? 1 : 2;
+  CheckFitsInMemory("--buckets " + std::to_string(o.num_buckets) + " x --dim " +
+                        std::to_string(o.dim) + " (the text tables and their optimiser state)",
+                    3.0 * tables * static_cast<double>(o.num_buckets) * o.dim * sizeof(float));
+  CheckFitsInMemory("--hidden " + std::to_string(o.hidden) + " x --dim " + std::to_string(o.dim) +
+                        " (the towers' layers and their optimiser state)",
+                    3.0 * 4 * static_cast<double>(o.hidden) * (o.dim + 64) * sizeof(float));
+  RECSYS_CHECK(!o.out.empty(), "no output folder given");
+  ParseVariants(o.variant);
+  ParseLrDecay(o.lr_decay);
 }
 
 std::vector<RecallTrainReport> TrainRecall(const RecallTrainOptions& options,
@@ -190,7 +215,7 @@ std::vector<RecallTrainReport> TrainRecall(const RecallTrainOptions& options,
 }
 
 std::string EmbedCatalogue(const EmbedOptions& options, dist::Communicator& comm) {
-  RECSYS_CHECK(options.threads >= 1, "--threads must be at least 1, is " << options.threads);
+  CheckThreads("--threads", options.threads);
   torch::set_num_threads(options.threads);
   std::string checkpoint = options.checkpoint;
   if (checkpoint.empty()) {

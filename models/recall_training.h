@@ -49,7 +49,8 @@ struct RecallTrainOptions {
   int64_t patience = 2;            // stop after this many epochs without improvement; 0 = never
   uint64_t seed = 1;               // same seed, same data and ranks -> same run
   int threads = 1;                 // torch intra-op threads per rank
-  bool resume = false;    // continue from the variant's checkpoint when it exists (same config)
+  bool resume = false;  // continue from the variant's checkpoint when it exists (same config)
+  bool resume_changed_config = false;  // resume even when the training configuration changed
   int64_t max_steps = 0;  // stop after this many global steps and write a checkpoint; 0 = no limit
   std::string device = "cpu";  // cpu (MPI gradients) | cuda (NCCL gradients; CUDA LibTorch only)
 };

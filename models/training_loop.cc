@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "dist/collective_try.h"
 #include "dist/distributed_sampler.h"
 #include "dist/make_communicator.h"
 #include "dist/mpi_communicator.h"
@@ -58,9 +60,32 @@ void WriteState(const std::string& path, const TrainingLoopOptions& o, torch::nn
   out->SetAttribute("/", "valid_metric", o.metric_name);
   out->SetAttribute("/", "train_seconds", early.train_seconds);
   for (const auto& [key, value] : o.attributes) out->SetAttribute("/", key, value);
+  WriteConfig(*out, "training", TrainingConfig(o));
   out->Commit();
   RECSYS_INFO("checkpoint " << path << " (" << (fs::file_size(path) >> 20) << " MiB) written in "
                             << SecondsSince(start) << " s");
+}
+
+// COLLECTIVE over comm. Throws on every rank when any rank's model holds a NaN or infinite
+// parameter, naming the step and epoch, so that no checkpoint of a diverged model is written. The
+// count is summed over the ranks, so all of them decide alike whatever each replica holds.
+void CheckFiniteParameters(torch::nn::Module& model, const TrainingLoopOptions& o, int64_t step,
+                           int64_t epoch, dist::Communicator& comm) {
+  torch::NoGradGuard no_grad;
+  int64_t bad = 0;
+  std::string first;
+  for (const auto& p : model.named_parameters()) {
+    const int64_t n = p.value().numel() - torch::isfinite(p.value()).sum().item<int64_t>();
+    if (n > 0 && first.empty()) first = p.key();
+    bad += n;
+  }
+  bad = dist::AllReduceValue(comm, bad);
+  RECSYS_CHECK(bad == 0, o.name << ": " << bad
+                                << " parameter value(s) are NaN or infinite after step " << step
+                                << " (epoch " << epoch + 1 << ")"
+                                << (first.empty() ? "" : ", first in " + first)
+                                << "; training diverged (learning rate too high?), no checkpoint "
+                                   "written");
 }
 
 // Rank 0: path becomes a copy of from, atomically (a temporary name, then a rename).
@@ -70,18 +95,38 @@ void CopyAtomically(const std::string& from, const std::string& path) {
   fs::rename(temporary, path);
 }
 
-// Every rank: the model, optimiser and early-stopping state of a checkpoint of this model and
-// configuration. Returns the epoch to continue in.
-int64_t LoadState(const std::string& path, const TrainingLoopOptions& o, torch::nn::Module& model,
-                  DataParallelTrainer& trainer, int64_t steps_per_epoch, LoopState* early) {
+// COLLECTIVE over comm. Whether the checkpoint at path may be resumed from: of this model and
+// configuration, as many steps per epoch, and (unless o.resume_changed_config) the same training
+// configuration. Decided on rank 0; every rank throws rank 0's message when it may not.
+void CheckResumable(const std::string& path, const TrainingLoopOptions& o, int64_t steps_per_epoch,
+                    dist::Communicator& comm) {
+  dist::CollectiveTry(comm, [&] {
+    if (comm.rank() != 0) return;
+    H5Reader in(path);
+    CheckCheckpointMatches(ReadCheckpointInfo(in), path, o.model.model, o.model.config);
+    const std::string diffs = ConfigDifferences(ReadConfig(in, "training"), TrainingConfig(o));
+    RECSYS_CHECK(diffs.empty() || o.resume_changed_config,
+                 "cannot resume from " << path << ": it was trained with another training "
+                                       << "configuration: " << diffs
+                                       << " (give --resume-changed-config to resume anyway)");
+    // Even when asked: the stored step must fall at the same place of an epoch.
+    const int64_t stored = in.Int64Attribute("/", "steps_per_epoch");
+    RECSYS_CHECK(stored == steps_per_epoch,
+                 "cannot resume from " << path << ": it was trained with " << stored
+                                       << " steps per epoch, this run has " << steps_per_epoch
+                                       << " (another batch size or dataset)");
+    if (!diffs.empty()) {
+      RECSYS_WARN(o.name << ": resuming with a changed training configuration: " << diffs);
+    }
+  });
+}
+
+// Every rank: the model, optimiser and early-stopping state of a checkpoint that
+// CheckResumable accepted. Returns the epoch to continue in.
+int64_t LoadState(const std::string& path, torch::nn::Module& model, DataParallelTrainer& trainer,
+                  LoopState* early) {
   H5Reader in(path);
   const CheckpointInfo info = ReadCheckpointInfo(in);
-  CheckCheckpointMatches(info, path, o.model.model, o.model.config);
-  const int64_t stored = in.Int64Attribute("/", "steps_per_epoch");
-  RECSYS_CHECK(stored == steps_per_epoch,
-               "cannot resume from " << path << ": it was trained with " << stored
-                                     << " steps per epoch, this run has " << steps_per_epoch
-                                     << " (another batch size or dataset)");
   ReadModule(in, model);
   trainer.Load(in, info.step);
   early->best = in.DoubleAttribute("/", "best_valid_metric");
@@ -133,6 +178,20 @@ GradientPath MakeGradientPath(const std::string& device, dist::Communicator& com
 #endif
 }
 
+ModelConfig TrainingConfig(const TrainingLoopOptions& o) {
+  const char* decays[] = {"constant", "linear", "cosine"};
+  ModelConfig config = o.training;
+  config["batch_size"] = std::to_string(o.batch_size);
+  config["epochs"] = std::to_string(o.epochs);
+  config["patience"] = std::to_string(o.patience);
+  config["seed"] = std::to_string(o.seed);
+  config["lr"] = DoubleText(o.trainer.learning_rate);
+  config["warmup_steps"] = std::to_string(o.trainer.warmup_steps);
+  config["lr_decay"] = decays[static_cast<int>(o.trainer.decay)];
+  config["clip_norm"] = DoubleText(o.trainer.clip_norm);
+  return config;
+}
+
 std::string LastCheckpointPath(const std::string& checkpoint) {
   fs::path path(checkpoint);
   return (path.parent_path() / (path.stem().string() + ".last.h5")).string();
@@ -171,7 +230,8 @@ TrainingLoopReport RunTrainingLoop(torch::nn::Module& model,
   LoopState early;
   int64_t epoch = 0;
   if (resume) {
-    epoch = LoadState(last, o, model, trainer, steps_per_epoch, &early);
+    CheckResumable(last, o, steps_per_epoch, comm);
+    epoch = LoadState(last, model, trainer, &early);
     if (root) {
       RECSYS_INFO(o.name << ": resuming from " << last << " at epoch " << epoch + 1 << ", step "
                          << trainer.step());
@@ -201,6 +261,15 @@ TrainingLoopReport RunTrainingLoop(torch::nn::Module& model,
       const std::vector<int64_t> batch = sampler.GlobalBatch(epoch, s);
       const double loss =
           trainer.Step(objective.LocalLoss(batch, trainer.step(), epoch, *gradients.comm));
+      // The loss is summed over the ranks (DataParallelTrainer::Step), and the gradient norm is
+      // of the reduced gradients: every rank sees the same non-finite value and stops at the
+      // same step, so none is left waiting in a collective.
+      RECSYS_CHECK(std::isfinite(loss) && std::isfinite(trainer.last_gradient_norm()),
+                   o.name << ": the loss is " << loss << " and the gradient norm "
+                          << trainer.last_gradient_norm() << " at step " << trainer.step()
+                          << " (epoch " << epoch + 1
+                          << "); training diverged (learning rate too high?) or an input is not "
+                             "finite; no checkpoint written");
       loss_sum += loss;
       ++loss_steps;
       done += static_cast<int64_t>(batch.size());
@@ -214,6 +283,8 @@ TrainingLoopReport RunTrainingLoop(torch::nn::Module& model,
     const double seconds = SecondsSince(start);
     report.train_seconds += seconds;
     early.train_seconds += seconds;
+    // Before validation (NaN scores cannot be ranked) and before any checkpoint is written.
+    CheckFiniteParameters(model, o, trainer.step(), epoch, comm);
     if (stopped_by_steps) break;
     const double metric = objective.Validate(comm);
     const bool improved = metric > early.best;

@@ -10,7 +10,8 @@
 //                       at): what a resumed run continues from, exactly where it stopped
 // Both hold the model, the optimiser moments, @step, @epoch, @steps_per_epoch,
 // @best_valid_metric, @epochs_without_improvement, @valid_metric (the metric's name) and
-// @train_seconds (time in training steps so far, resumed runs included).
+// @train_seconds (time in training steps so far, resumed runs included), and training/keys,
+// training/values: the training configuration (TrainingConfig below), compared on resume.
 
 #include <torch/torch.h>
 
@@ -64,9 +65,15 @@ struct TrainingLoopOptions {
   int64_t patience = 2;      // stop after this many epochs without improvement; 0 = never
   int64_t max_steps = 0;     // stop after this many global steps; 0 = no limit
   bool resume = false;       // continue from the last checkpoint when it exists
-  uint64_t seed = 1;         // the sampler's order of examples
-  TrainerOptions trainer;    // warm-up is capped at a tenth of the run
-  std::string curve;         // CSV of epoch, step, loss, metric, seconds (rank 0); "" = none
+  // Resume even when the stored training configuration differs from this run's (a warning
+  // lists the differences); otherwise such a resume is refused.
+  bool resume_changed_config = false;
+  uint64_t seed = 1;       // the sampler's order of examples
+  TrainerOptions trainer;  // warm-up is capped at a tenth of the run
+  std::string curve;       // CSV of epoch, step, loss, metric, seconds (rank 0); "" = none
+  // What else changes the result and is the caller's to know (margin, negatives, loss, ...):
+  // stored in the checkpoints with the loop's own settings (TrainingConfig) and compared on resume.
+  ModelConfig training;
   // More string attributes for both checkpoints' root ("ranker_name" -> "dcn-4").
   std::map<std::string, std::string> attributes;
 };
@@ -83,6 +90,11 @@ struct TrainingLoopReport {
   double samples_per_second = 0;  // global training throughput of this call
 };
 
+// The training configuration a checkpoint stores: options.training plus the loop's and trainer's
+// settings that change the result (batch size, epochs, patience, seed, learning rate, warm-up,
+// decay, clipping). Not max_steps: stopping and resuming is what it is for.
+ModelConfig TrainingConfig(const TrainingLoopOptions& options);
+
 // The last checkpoint's path for a best checkpoint's path: a/b.h5 -> a/b.last.h5.
 std::string LastCheckpointPath(const std::string& checkpoint);
 
@@ -90,8 +102,11 @@ std::string LastCheckpointPath(const std::string& checkpoint);
 // gradients.device) with objective; sparse_parameters as DataParallelTrainer takes them.
 // Rank 0 writes the checkpoints and logs; whether to resume is decided on rank 0 (from the last
 // checkpoint's existence) and broadcast, so every rank takes the same path. A checkpoint of
-// another model or configuration refuses to resume, naming every difference. Returns the same
-// report on every rank, after the best checkpoint exists.
+// another model or configuration refuses to resume, naming every difference; so does one of
+// another training configuration, unless resume_changed_config (both checked on rank 0, the
+// outcome shared with every rank). Throws on every rank, naming the step and epoch, when the
+// loss, the gradient norm or a parameter becomes NaN or infinite; nothing is saved then. Returns
+// the same report on every rank, after the best checkpoint exists.
 TrainingLoopReport RunTrainingLoop(torch::nn::Module& model,
                                    const std::vector<std::string>& sparse_parameters,
                                    TrainingObjective& objective, const TrainingLoopOptions& options,

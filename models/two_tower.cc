@@ -18,13 +18,6 @@ namespace F = torch::nn::functional;
 
 constexpr char kWhat[] = "two-tower";  // in configuration errors
 
-std::string DoubleText(double value) {
-  std::ostringstream os;
-  os.precision(17);
-  os << value;
-  return os.str();
-}
-
 torch::Tensor LongTensor(const std::vector<int64_t>& values) {
   return torch::tensor(values, torch::kInt64);
 }

@@ -10,11 +10,13 @@
 #include "core/error.h"
 #include "core/latency.h"
 #include "core/log.h"
+#include "core/numeric_checks.h"
 #include "data/vector_file.h"
 #include "dist/distributed_sampler.h"
 #include "models/baselines.h"
 #include "models/ranker.h"
 #include "serve/ranking_set_builder.h"
+#include "serve/recall_eval_stage.h"
 
 namespace recsys::serve {
 namespace {
@@ -87,7 +89,10 @@ void CheckRankEvalOptions(const RankEvalOptions& o) {
   for (int64_t m : o.candidates) {
     RECSYS_CHECK(m >= 1, "--eval-candidates: every M must be at least 1, got " << m);
   }
-  RECSYS_CHECK(o.threads >= 1, "--threads must be at least 1, is " << o.threads);
+  CheckThreads("--threads", o.threads);
+  CheckCount("--nprobe", o.recall.nprobe, 1);
+  CheckNonNegative("--lexical-weight", o.recall.fusion.lexical_weight);
+  CheckCount("--feature-buckets", o.features.num_buckets, 1);
 }
 
 std::vector<std::string> RankerCheckpoints(const RankEvalOptions& o) {
@@ -110,6 +115,7 @@ RankEvalResult RunRankEval(const RankEvalOptions& o, dist::Communicator& comm) {
   CheckRankEvalOptions(o);
   const bool root = comm.rank() == 0;
   const data::Dataset dataset = data::ReadDataset(o.data);
+  CheckHasTestQueries(dataset, o.data);
   std::vector<std::unique_ptr<models::Ranker>> rankers;
   for (const std::string& path : RankerCheckpoints(o)) {
     rankers.push_back(models::LoadRanker(path, o.threads));

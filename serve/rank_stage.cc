@@ -1,7 +1,10 @@
 #include "serve/rank_stage.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/log.h"
+#include "core/numeric_checks.h"
 #include "core/stable_hash.h"
 #include "data/dataset.h"
 #include "serve/ranking_set_builder.h"
@@ -19,8 +22,16 @@ void CheckRankStageOptions(const RankStageOptions& options) {
       options.train_queries == "train" || options.train_queries == "valid",
       "unknown --rank-train-queries '" << options.train_queries << "' (choose train, valid)");
   RECSYS_CHECK(!options.rankers.empty(), "--rankers names no ranker");
-  RECSYS_CHECK(options.recall.candidates >= 1,
-               "--rank-candidates must be at least 1, is " << options.recall.candidates);
+  CheckCount("--rank-candidates", options.recall.candidates, 1);
+  CheckCount("--feature-buckets", options.features.num_buckets, 1);
+  // The sparse fields' tables: buckets x width floats, with the optimiser's two moments.
+  const int64_t width = std::max(options.train.factors, options.train.embedding_dim);
+  CheckFitsInMemory(
+      "--feature-buckets " + std::to_string(options.features.num_buckets) + " x " +
+          std::to_string(width) +
+          " (--factors, --embedding-dim: the rankers' "
+          "tables and their optimiser state)",
+      3.0 * static_cast<double>(options.features.num_buckets) * width * sizeof(float));
   for (const std::string& name : options.rankers) {
     models::CheckRankerTrainOptions(models::ParseRankerName(name, options.train));
   }

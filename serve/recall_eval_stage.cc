@@ -109,9 +109,18 @@ std::string IndexedRunOf(const RecallEvalOptions& options, models::RecallVariant
 
 }  // namespace
 
+void CheckHasTestQueries(const data::Dataset& dataset, const std::string& path) {
+  RECSYS_CHECK(!models::JudgedQueries(dataset, data::Split::kTest).empty(),
+               "the test split of " << path
+                                    << " has no judged query: the evaluation would measure nothing "
+                                       "(give the data a test split: recsys_data convert "
+                                       "--test-fraction)");
+}
+
 models::RecallTable RunRecallEval(const RecallEvalOptions& options, dist::Communicator& comm) {
   const bool root = comm.rank() == kRoot;
   const data::Dataset dataset = data::ReadDataset(options.data);
+  CheckHasTestQueries(dataset, options.data);
   const std::vector<models::JudgedQuery> test = models::JudgedQueries(dataset, data::Split::kTest);
   std::vector<std::string> texts;
   if (root) {

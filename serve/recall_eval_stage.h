@@ -41,6 +41,11 @@ struct RecallEvalOptions {
 // all through RecallService, the serving path. Without RUN/index only the baselines and exact
 // rows are measured (with a warning). Rank 0 writes RUN/results/recall_metrics.{csv,md}.
 // Returns the table on every rank.
+// Throws when the test split of dataset (read from path) has no judged query: every row of the
+// evaluation would be all zeros. RunRecallEval checks it first; recsys_train, before training,
+// when it is to evaluate. Not collective.
+void CheckHasTestQueries(const data::Dataset& dataset, const std::string& path);
+
 models::RecallTable RunRecallEval(const RecallEvalOptions& options, dist::Communicator& comm);
 
 }  // namespace recsys::serve

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/numeric_checks.h"
 #include "shards/centroid_search.h"
 #include "shards/top_k.h"
 
@@ -42,7 +43,15 @@ shards::SearchResult Router::Search(const float* queries, int64_t nq, int64_t k,
     if (k < 1 || nq < 0 || nprobe < 1 || (nq > 0 && queries == nullptr)) {
       invalid = "router: need k >= 1, nprobe >= 1 and nq >= 0 queries; got k=" + std::to_string(k) +
                 ", nprobe=" + std::to_string(nprobe) + ", nq=" + std::to_string(nq);
-    } else {
+    }
+    if (invalid.empty()) {
+      try {  // NaN scores cannot be ranked
+        CheckFiniteRows("query vectors", queries, nq, d);
+      } catch (const Error& e) {
+        invalid = e.what();
+      }
+    }
+    if (invalid.empty()) {
       // 1-2.
       nprobe = std::min(nprobe, shard_.nlist());
       const std::vector<int32_t> probed = shards::ProbeClusters(

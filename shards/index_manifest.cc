@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/hdf5_file.h"
+#include "core/numeric_checks.h"
 
 namespace recsys::shards {
 namespace {
@@ -64,6 +65,7 @@ IndexManifest ReadManifest(const std::string& dir) {
                    static_cast<int64_t>(shape[1]) == m.dim,
                path << ": 'centroids' is not [nlist=" << m.nlist << ", dim=" << m.dim << "]");
   m.centroids = r.Read<float>("centroids");
+  CheckFiniteRows(path + ": centroids", m.centroids.data(), m.nlist, m.dim);
   m.cluster_sizes = r.Read<int64_t>("cluster_sizes");
   m.cluster_shard = r.Read<int32_t>("cluster_shard");
   RECSYS_CHECK(

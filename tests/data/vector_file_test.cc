@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "core/error.h"
 #include "core/hdf5_file.h"
 #include "tests/test_util.h"
@@ -36,6 +39,26 @@ TEST_F(VectorFileTest, RoundTripsRowSlicesAndRefusesForeignFiles) {
     EXPECT_NE(std::string(e.what()).find("other.h5: not a recsys-vectors file"), std::string::npos)
         << e.what();
   }
+}
+
+TEST_F(VectorFileTest, RefusesNonFiniteValuesNamingTheRow) {
+  const std::vector<float> values = {1, 0, 0, 1, std::nanf(""), 0};  // row 2 holds a NaN
+  EXPECT_TRUE(testing::Mentions(
+      testing::ErrorOf([&] { WriteVectors(Path("nan.h5"), values, 3, 2, "m@1"); }),
+      {"nan.h5 (vectors to write): row 2, column 0 is nan", "expected finite values"}));
+  // A file written by something else: reading the rows refuses it, naming the file's row.
+  const std::string path = Path("written_elsewhere.h5");
+  {
+    std::vector<float> with_inf = {1, 0, 0, 1, 0, 1, std::numeric_limits<float>::infinity(), 0};
+    H5Writer w(path);
+    w.Write("vectors", with_inf.data(), {4, 2});
+    w.SetFormat("recsys-vectors", 1);
+    w.SetAttribute("/", "model_version", std::string("m@1"));
+    w.Commit();
+  }
+  EXPECT_EQ(ReadVectorRows(path, 0, 3), (std::vector<float>{1, 0, 0, 1, 0, 1}));
+  EXPECT_TRUE(testing::Mentions(testing::ErrorOf([&] { ReadVectorRows(path, 2, 2); }),
+                                {"written_elsewhere.h5: row 3, column 0 is inf"}));
 }
 
 }  // namespace

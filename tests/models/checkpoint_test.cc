@@ -45,6 +45,30 @@ TEST(CheckpointTest, RoundTripsInfoAndParameters) {
   std::filesystem::remove(path);
 }
 
+TEST(CheckpointTest, RefusesNonFiniteTensorsNamingThem) {
+  const std::string path = TempPath("nan.h5");
+  {
+    H5Writer out(path);
+    WriteCheckpointInfo(out, {"m", {{"size", "3"}}, 0, 0}, torch::kFloat32);
+    WriteTensor(out, "params/w", torch::tensor({1.0f, 2.0f, std::nanf("")}));
+    out.Commit();
+  }
+  torch::Tensor w = torch::zeros({3});
+  EXPECT_TRUE(
+      testing::Mentions(testing::ErrorOf([&] { ReadTensorInto(H5Reader(path), "params/w", w); }),
+                        {"nan.h5: params/w holds NaN or infinite values (first at element 2)"}));
+  std::filesystem::remove(path);
+}
+
+TEST(CheckpointTest, ConfigurationNumbersCompareByValue) {
+  EXPECT_EQ(DoubleText(0.05), "0.05");
+  EXPECT_EQ(DoubleText(0.1 + 0.2), "0.30000000000000004");
+  // An older checkpoint wrote 17 digits: the same number is no difference.
+  EXPECT_EQ(ConfigDifferences({{"lr", "0.050000000000000003"}}, {{"lr", "0.05"}}), "");
+  EXPECT_EQ(ConfigDifferences({{"lr", "0.05"}, {"x", "a"}}, {{"lr", "0.5"}, {"x", "a"}}),
+            "lr=0.05 in the checkpoint, 0.5 here");
+}
+
 TEST(CheckpointTest, RefusesAnotherConfigurationSayingWhatDiffers) {
   ModelConfig ours = {{"dim", "64"}, {"variant", "pairwise"}, {"hidden", "128"}};
   CheckpointInfo found{"two_tower", {{"dim", "32"}, {"variant", "base"}, {"hidden", "128"}}, 0, 0};

@@ -5,8 +5,10 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "core/error.h"
 #include "core/hdf5_file.h"
@@ -179,6 +181,121 @@ TEST_F(TrainingLoopTest, ResumingFromTheLastCheckpointEqualsTrainingStraight) {
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("size=3 in the checkpoint, 4 here"));
   }
+}
+
+// The scripted objective, with a NaN in the last rank's share of the loss at one global step.
+class DivergingObjective : public ScriptedObjective {
+ public:
+  DivergingObjective(Scripted& model, int64_t nan_step)
+      : ScriptedObjective(model, {0.5, 0.4, 0.3}), nan_step_(nan_step) {}
+  torch::Tensor LocalLoss(const std::vector<int64_t>& batch, int64_t step, int64_t epoch,
+                          dist::Communicator& comm) override {
+    torch::Tensor loss = ScriptedObjective::LocalLoss(batch, step, epoch, comm);
+    if (step == nan_step_ && comm.rank() == comm.size() - 1) loss = loss * std::nan("");
+    return loss;
+  }
+
+ private:
+  int64_t nan_step_;
+};
+
+TEST_F(TrainingLoopTest, StopsEveryRankAtANonFiniteLossWithoutSaving) {
+  Scripted model;
+  DivergingObjective objective(model, /*nan_step=*/2);  // the first step of epoch 2
+  TrainingLoopOptions o = Options("diverging");
+  o.epochs = 3;
+  // Every rank throws (none waits in a collective), naming the step and the epoch.
+  const std::string error = testing::ErrorOf(
+      [&] { RunTrainingLoop(*model, {}, objective, o, MakeGradientPath("cpu", world_), world_); });
+  EXPECT_THAT(error, HasSubstr("the loss is nan"));
+  EXPECT_THAT(error, HasSubstr("at step 3 (epoch 2)"));
+  EXPECT_THAT(error, HasSubstr("no checkpoint written"));
+  world_.Barrier();
+  // The last checkpoint is still epoch 1's.
+  if (world_.rank() == 0) {
+    EXPECT_EQ(ReadCheckpointInfo(H5Reader(LastCheckpointPath(o.checkpoint))).step, 2);
+  }
+}
+
+// A model with a parameter the loss does not use, which the objective makes NaN on rank 0.
+struct TwoWeightsImpl : torch::nn::Module {
+  TwoWeightsImpl() {
+    w = register_parameter("w", torch::ones({3}, torch::kFloat64));
+    unused = register_parameter("unused", torch::ones({2}, torch::kFloat64));
+  }
+  torch::Tensor w, unused;
+};
+TORCH_MODULE(TwoWeights);
+
+class PoisoningObjective : public TrainingObjective {
+ public:
+  explicit PoisoningObjective(TwoWeights& model) : model_(model) {}
+  int64_t num_examples() const override { return 8; }
+  torch::Tensor LocalLoss(const std::vector<int64_t>& batch, int64_t step, int64_t,
+                          dist::Communicator& comm) override {
+    if (step == 1 && comm.rank() == 0) {
+      torch::NoGradGuard no_grad;
+      model_->unused[1] = std::numeric_limits<double>::infinity();
+    }
+    const dist::Slice mine =
+        dist::SliceOf(static_cast<int64_t>(batch.size()), comm.rank(), comm.size());
+    return model_->w.pow(2).sum() * static_cast<double>(mine.size()) /
+           static_cast<double>(batch.size());
+  }
+  double Validate(dist::Communicator&) override { return 0.5; }
+
+ private:
+  TwoWeights& model_;
+};
+
+TEST_F(TrainingLoopTest, RefusesToSaveNonFiniteParametersOnEveryRank) {
+  TwoWeights model;
+  PoisoningObjective objective(model);
+  TrainingLoopOptions o = Options("poisoned");
+  const std::string error = testing::ErrorOf(
+      [&] { RunTrainingLoop(*model, {}, objective, o, MakeGradientPath("cpu", world_), world_); });
+  EXPECT_THAT(error, HasSubstr("1 parameter value(s) are NaN or infinite after step 2 (epoch 1)"));
+  if (world_.rank() == 0) {
+    EXPECT_THAT(error, HasSubstr("first in unused"));
+  }
+  world_.Barrier();
+  EXPECT_FALSE(fs::exists(o.checkpoint));
+  EXPECT_FALSE(fs::exists(LastCheckpointPath(o.checkpoint)));
+}
+
+TEST_F(TrainingLoopTest, RefusesToResumeWithAnotherTrainingConfigurationUnlessAsked) {
+  TrainingLoopOptions first = Options("config");
+  first.epochs = 2;
+  first.max_steps = 1;
+  first.training = {{"margin", "0.2"}};
+  {
+    Scripted model;
+    ScriptedObjective objective(model, {0.5});
+    RunTrainingLoop(*model, {}, objective, first, MakeGradientPath("cpu", world_), world_);
+  }
+  TrainingLoopOptions changed = first;
+  changed.resume = true;
+  changed.max_steps = 2;  // not part of the configuration: stopping and resuming is its purpose
+  changed.trainer.learning_rate = 0.5;
+  changed.batch_size = 8;
+  changed.training["margin"] = "0.3";
+  Scripted model;
+  ScriptedObjective objective(model, {0.5, 0.4});
+  const std::string error = testing::ErrorOf([&] {
+    RunTrainingLoop(*model, {}, objective, changed, MakeGradientPath("cpu", world_), world_);
+  });
+  EXPECT_THAT(error, HasSubstr("another training configuration"));
+  EXPECT_THAT(error, HasSubstr("lr=0.05 in the checkpoint, 0.5 here"));
+  EXPECT_THAT(error, HasSubstr("batch_size=4 in the checkpoint, 8 here"));
+  EXPECT_THAT(error, HasSubstr("margin=0.2 in the checkpoint, 0.3 here"));
+  EXPECT_THAT(error, HasSubstr("--resume-changed-config"));
+
+  // Asked to, it resumes at the stored step with the new learning rate.
+  changed.batch_size = 4;  // the steps per epoch must still match
+  changed.resume_changed_config = true;
+  const TrainingLoopReport report =
+      RunTrainingLoop(*model, {}, objective, changed, MakeGradientPath("cpu", world_), world_);
+  EXPECT_EQ(report.steps, 2);
 }
 
 TEST_F(TrainingLoopTest, RejectsBadOptions) {

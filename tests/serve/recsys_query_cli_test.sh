@@ -90,7 +90,7 @@ expect_fail "embed variant that training will not make" 1 "neither trained by --
   "$bin/recsys_train" --out "$work/other" --variant base --embed-variant listwise
 expect_fail "recall without a dataset" 1 "no dataset $work/none.h5" \
   "$bin/recsys_train" --out "$work/other" --data "$work/none.h5" --stage recall
-expect_fail "bad hidden width before any stage" 1 "--hidden must be at least 1" \
+expect_fail "bad hidden width before any stage" 2 "--hidden must be at least 1" \
   "$bin/recsys_train" --out "$work/other" --hidden 0
 [ -e "$work/other/dataset.h5" ] && fail "a refused run wrote a dataset" || pass "refused runs wrote nothing"
 

@@ -55,6 +55,16 @@ else
 fi
 
 # 3. Bad usage and bad files.
+# More results than products: clamped to the index's products with a note (issue 11 finding 4:
+# before, --k 1000000000 took 11.8 GB).
+if "${search[@]}" --rows 0 --k 1000000000 --nprobe 1000 >"$work/bigk.out" 2>"$work/bigk.err" &&
+    grep -qF "note: --k 1000000000 is more than the 3000 products" "$work/bigk.err" &&
+    grep -q "^query 1 (row 0): 3000 results" "$work/bigk.out"; then
+  pass "--k 1000000000 clamped to the 3000 products"
+else
+  fail "--k 1000000000: $(head -c 400 "$work/bigk.err" "$work/bigk.out")"
+fi
+expect_fail "--random beyond memory" 2 "--random 1000000000000000 queries of" "${search[@]}" --random 1000000000000000
 expect_fail "both --rows and --random" 2 "exactly one of --rows, --random" "${search[@]}" --rows 1 --random 2
 expect_fail "bad row list" 2 "'x' is not a row number" "${search[@]}" --rows 1,x
 expect_fail "row out of range" 2 "row 3000 is not in" "${search[@]}" --rows 3000

@@ -11,6 +11,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -171,6 +172,16 @@ TEST(RouterTest, InvalidArgumentsThrowOnEveryRank) {
     EXPECT_TRUE(Mentions(message, {"need k >= 1", "k=0"}));
   } else {
     EXPECT_TRUE(Mentions(message, {"rank 0 rejected the search arguments"}));
+  }
+  // A NaN in a query vector (its scores could not be ranked) is refused naming the row.
+  std::vector<float> with_nan = queries;
+  with_nan[4 + 2] = std::nanf("");
+  const std::string nan_message =
+      ErrorOf([&] { router.Search(with_nan.data(), root ? 2 : 0, 3, 3); });
+  if (root) {
+    EXPECT_TRUE(Mentions(nan_message, {"query vectors: row 1, column 2 is nan"}));
+  } else {
+    EXPECT_TRUE(Mentions(nan_message, {"rank 0 rejected the search arguments"}));
   }
   // The router is still usable afterwards.
   const SearchResult got = router.Search(queries.data(), root ? 2 : 0, 3, 3);

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -119,6 +121,24 @@ TEST(BuildIndexTest, BadInputIsRefusedOnEveryRankNamingTheFile) {
   options.vectors_path = WriteVectorsFile(tmp, rows, "unnormalised.h5");
   EXPECT_TRUE(Mentions(ErrorOf([&] { BuildIndex(options, tmp.world()); }),
                        {"unnormalised.h5: row 417 has norm", "L2-normalised"}));
+}
+
+TEST(BuildIndexTest, AManifestWithANonFiniteCentroidIsRefusedNamingTheRow) {
+  SharedTempDir tmp;
+  if (tmp.world().rank() != 0) return;
+  IndexManifest m;
+  m.rows = 4;
+  m.dim = 2;
+  m.nlist = 2;
+  m.shards = 1;
+  m.centroids = {1, 0, 0, std::nanf("")};
+  m.cluster_sizes = {2, 2};
+  m.cluster_shard = {0, 0};
+  const std::string dir = tmp.Path("nan_index");
+  std::filesystem::create_directories(dir);
+  WriteManifest(dir, m);
+  EXPECT_TRUE(Mentions(ErrorOf([&] { ReadManifest(dir); }),
+                       {"manifest.h5: centroids: row 1, column 1 is nan", "expected finite"}));
 }
 
 }  // namespace
