@@ -120,6 +120,8 @@ int Generate(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
       ("force", po::bool_switch(&force),
        "replace the output files when they exist (without it, an existing file is an error)");
   // clang-format on
+  dist::CollectiveTimeouts timeouts;
+  AddCollectiveTimeoutOption(options, &timeouts);
   po::variables_map vm;
   if (!Parse(args, options, {}, "Usage: recsys_data generate --out FILE [OPTIONS]",
              mpi.world_rank() == 0, &vm)) {
@@ -136,7 +138,7 @@ int Generate(const std::vector<std::string>& args, dist::MpiRuntime& mpi) {
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
-  auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD);
+  auto comm = dist::MakeCommunicator(dist::Backend::kMpi, MPI_COMM_WORLD, timeouts);
   // Rank 0 writes the files, so its view of the file system decides, on every rank.
   try {
     dist::CollectiveTry(*comm, [&] {

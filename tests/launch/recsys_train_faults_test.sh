@@ -91,7 +91,7 @@ if mpirun -np 2 --oversubscribe "$bin/recsys_query" --run "$run" --k 3 --tsv "us
     >"$work/query.tsv" 2>"$work/query.err" && [ -s "$work/query.tsv" ]; then
   pass "the previous index still answers queries"
 else
-  fail "query after the killed build: $(tail -c 600 "$work/query.err")"
+  fail "query after the failed build: $(grep -i error "$work/query.err" | head -c 600)"
 fi
 
 # 3. The next start removes temporaries of dead writers; the next index build removes the
