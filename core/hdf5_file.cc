@@ -270,9 +270,20 @@ std::vector<uint64_t> H5Reader::Shape(const std::string& name) const {
   std::string full = Normalize(name);
   RECSYS_CHECK(Has(full), path_ << ": missing dataset '" << full << "'");
   return Guard(path_, full, "read shape of", [&] {
-    H5::DataSpace space = impl_->file.openDataSet(full).getSpace();
+    H5::DataSet ds = impl_->file.openDataSet(full);
+    H5::DataSpace space = ds.getSpace();
     std::vector<hsize_t> dims(space.getSimpleExtentNdims());
     space.getSimpleExtentDims(dims.data());
+    // The files this project writes store every element (no compression), so a shape larger than
+    // the bytes stored is a damaged or hostile file: refused before anyone allocates for it.
+    uint64_t bytes = ds.getDataType().getSize();
+    bool overflow = false;
+    for (hsize_t d : dims) overflow |= __builtin_mul_overflow(bytes, d, &bytes);
+    RECSYS_CHECK(!overflow && bytes <= ds.getStorageSize(),
+                 path_ << ": dataset '" << full << "' declares "
+                       << (overflow ? std::string("more than 2^64") : std::to_string(bytes))
+                       << " bytes of elements but stores " << ds.getStorageSize()
+                       << ": the file is damaged");
     return std::vector<uint64_t>(dims.begin(), dims.end());
   });
 }

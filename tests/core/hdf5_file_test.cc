@@ -237,5 +237,24 @@ TEST_F(Hdf5FileTest, EveryBrokenStringColumnIsRefused) {
                        {"missing dataset '/other/bytes'"}));
 }
 
+// A shape far larger than what the file stores (a chunked dataset whose chunks were never
+// written, as a hostile file declares): refused before a reader allocates for it.
+TEST_F(Hdf5FileTest, AShapeLargerThanTheStoredBytesIsRefusedBeforeAllocating) {
+  {
+    H5::H5File file(Path("huge.h5"), H5F_ACC_TRUNC);
+    const hsize_t dims[1] = {hsize_t{1} << 40};
+    const hsize_t chunk[1] = {hsize_t{1} << 20};
+    H5::DSetCreatPropList props;
+    props.setChunk(1, chunk);
+    file.createDataSet("ids", H5::PredType::NATIVE_UINT8, H5::DataSpace(1, dims), props);
+  }
+  H5Reader reader(Path("huge.h5"));
+  for (const std::string& error : {ErrorOf([&] { reader.Read<uint8_t>("ids"); }),
+                                   ErrorOf([&] { reader.ReadRows<uint8_t>("ids", 0, 2); })}) {
+    EXPECT_TRUE(Mentions(error, {"huge.h5: dataset '/ids' declares 1099511627776 bytes of "
+                                 "elements but stores 0: the file is damaged"}));
+  }
+}
+
 }  // namespace
 }  // namespace recsys
