@@ -67,7 +67,9 @@ CollectiveTimeouts ParseCollectiveTimeouts(const std::string& text) {
   std::vector<std::string> parts;
   std::stringstream stream(text);
   for (std::string part; std::getline(stream, part, ',');) parts.push_back(part);
-  RECSYS_CHECK(!parts.empty(), "collective timeout is empty: expected SECONDS[,KIND=SECONDS...]");
+  RECSYS_CHECK(!parts.empty() && text.back() != ',', "collective timeout '"
+                                                         << text << "' has an empty part: expected "
+                                                         << "SECONDS[,KIND=SECONDS...]");
   CollectiveTimeouts timeouts(seconds_of(parts[0]));
   for (size_t i = 1; i < parts.size(); ++i) {
     const size_t eq = parts[i].find('=');
