@@ -1,7 +1,6 @@
 #include "core/hdf5_file.h"
 
 #include <H5Cpp.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -103,7 +102,7 @@ H5::DSetCreatPropList ChecksummedLayout(const std::vector<hsize_t>& dims, size_t
   return props;
 }
 
-void ForgetHdf5ErrorPrinting() {
+void InstallHdf5ErrorRecorder() {
   // HDF5 prints its own error stack to stderr by default; our exceptions carry the message and
   // its cause instead.
   static const bool once = [] {
@@ -121,7 +120,7 @@ struct H5Writer::Impl {
 };
 
 H5Writer::H5Writer(std::string path) : path_(std::move(path)), tmp_path_(TemporaryPath(path_)) {
-  ForgetHdf5ErrorPrinting();
+  InstallHdf5ErrorRecorder();
   RemoveStaleTemporaries(path_);
   impl_ = Guard(path_, tmp_path_, "create", [&] {
     // The 1.8 file format: superblock, object headers (attributes included) and B-trees carry
@@ -246,7 +245,7 @@ struct H5Reader::Impl {
 };
 
 H5Reader::H5Reader(std::string path) : path_(std::move(path)) {
-  ForgetHdf5ErrorPrinting();
+  InstallHdf5ErrorRecorder();
   RECSYS_CHECK(std::filesystem::exists(path_), path_ << ": no such file");
   bool is_hdf5 = Guard(path_, "/", "probe", [&] { return H5::H5File::isHdf5(path_); });
   RECSYS_CHECK(is_hdf5, path_ << ": not an HDF5 file");
