@@ -55,10 +55,9 @@ std::vector<std::string> SplitList(const std::string& text) {
 }
 
 void AddCollectiveTimeoutOption(boost::program_options::options_description& options,
-                                dist::CollectiveTimeouts* timeouts) {
+                                dist::CollectiveTimeouts* timeouts, int default_seconds) {
   namespace po = boost::program_options;
-  const std::string fallback =
-      std::to_string(static_cast<int>(dist::CollectiveTimeouts::kDefaultSeconds));
+  const std::string fallback = std::to_string(default_seconds);
   options.add_options()(
       "collective-timeout",
       po::value<std::string>()->default_value(fallback)->notifier([timeouts](const std::string& v) {

@@ -35,11 +35,12 @@ bool ParseArguments(int argc, char** argv,
 // "a, b,c" -> {"a", "b", "c"} (spaces dropped, empty items skipped).
 std::vector<std::string> SplitList(const std::string& text);
 
-// Adds --collective-timeout (dist::ParseCollectiveTimeouts syntax, default
-// CollectiveTimeouts::kDefaultSeconds) to options; the parsed value lands in *timeouts when the
+// Adds --collective-timeout (dist::ParseCollectiveTimeouts syntax, default default_seconds) to
+// options; the parsed value lands in *timeouts when the
 // options are notified, and a bad one is a UsageError.
 void AddCollectiveTimeoutOption(boost::program_options::options_description& options,
-                                dist::CollectiveTimeouts* timeouts);
+                                dist::CollectiveTimeouts* timeouts,
+                                int default_seconds = dist::CollectiveTimeouts::kDefaultSeconds);
 
 // --relevant-grade's letter: E, S or C; UsageError otherwise.
 data::Grade ParseRelevantGrade(const std::string& letter);

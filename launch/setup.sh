@@ -14,6 +14,12 @@ packages=(
   libgtest-dev
   libxgboost-dev             # XGBoost 1.7 C API: the LambdaMART (rank:ndcg) ranking baseline
   gnuplot-nox                # PNG charts of the ranking comparison and training curves
+  libcpp-httplib-dev         # recsys_serve's HTTP server (a shared library: use its pkg-config flags)
+  nlohmann-json3-dev         # recsys_serve's JSON requests and replies
+  prometheus-cpp-dev         # recsys_serve's /metrics (Prometheus text format)
+  curl                       # the serving tests' HTTP client
+  wrk                        # the serving load benchmark (bench/run_serve_bench.sh)
+  chromium                   # headless screenshot test of the search page
 )
 
 # --fuzz: also clang and its libFuzzer / sanitizer runtimes, for -DRECSYS_FUZZ=ON (tests/fuzz).

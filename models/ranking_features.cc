@@ -92,20 +92,27 @@ RankingFeatureBuilder::RankingFeatureBuilder(const data::Dataset& dataset,
     if (dataset.queries.split[q] != data::Split::kTrain) continue;
     popularity_[pairs.product[i]] += pairs.click[i] + (pairs.grade[i] == data::Grade::kExact);
   }
-  title_first_.reserve(n + 1);
   title_first_.push_back(0);
-  for (int64_t p = 0; p < n; ++p) {
+  AddedProducts();
+}
+
+void RankingFeatureBuilder::AddedProducts() {
+  const data::Products& products = dataset_.products;
+  const auto n = static_cast<int64_t>(products.size());
+  const auto first = static_cast<int64_t>(title_first_.size()) - 1;
+  popularity_.resize(n, 0);
+  for (int64_t p = first; p < n; ++p) {
     const std::vector<uint64_t> words = DistinctWordHashes(products.title[p]);
     title_words_.insert(title_words_.end(), words.begin(), words.end());
     title_first_.push_back(static_cast<int64_t>(title_words_.size()));
   }
-  brand_words_ = VocabularyWords(dataset.brands);
-  colour_words_ = VocabularyWords(dataset.colours);
-  product_ids_.reserve(n * (kNumSparseFields - 1));
-  for (int64_t p = 0; p < n; ++p) {
+  brand_words_ = VocabularyWords(dataset_.brands);
+  colour_words_ = VocabularyWords(dataset_.colours);
+  for (int64_t p = first; p < n; ++p) {
     const std::string fields[kNumSparseFields - 1] = {
-        products.id[p], dataset.brands[products.brand[p]], dataset.categories[products.category[p]],
-        dataset.colours[products.colour[p]], PriceBucket(products.price[p])};
+        products.id[p], dataset_.brands[products.brand[p]],
+        dataset_.categories[products.category[p]], dataset_.colours[products.colour[p]],
+        PriceBucket(products.price[p])};
     for (int f = 1; f < kNumSparseFields; ++f) {
       product_ids_.push_back(
           static_cast<int64_t>(Bucket(StableHash(fields[f - 1], kFieldSeeds[f]))));
@@ -121,7 +128,7 @@ void RankingFeatureBuilder::Append(const std::string& query_text, int64_t query_
                                    const std::vector<CandidateSignals>& candidates,
                                    RankingFeatures* out) const {
   const data::Products& products = dataset_.products;
-  const auto n = static_cast<int64_t>(products.size());
+  const auto n = static_cast<int64_t>(popularity_.size());  // the rows caught up with
   RECSYS_CHECK(query_row >= -1 && query_row < static_cast<int64_t>(dataset_.queries.size()),
                "ranking features: query row " << query_row << " outside the dataset's "
                                               << dataset_.queries.size() << " queries");

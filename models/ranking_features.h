@@ -78,6 +78,11 @@ class RankingFeatureBuilder {
 
   const RankingFeatureOptions& options() const { return options_; }
 
+  // Catches up with products appended to the dataset's catalogue since (a product added while
+  // serving): their title words and sparse ids; popularity 0; ages still counted from the
+  // newest release day at construction. Call it after every append, before Append sees them.
+  void AddedProducts();
+
   // Appends one row per candidate, in order, to *out. query_text: what the shopper typed;
   // query_row: its row in the dataset when it is one of its queries (a train query's own
   // judgements are then left out of popularity), -1 otherwise. Throws recsys::Error on a

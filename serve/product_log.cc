@@ -347,6 +347,32 @@ void ProductLog::Sync() {
   ++syncs_;
 }
 
+std::string EncodeLoggedProducts(const std::vector<LoggedProduct>& records) {
+  std::string out;
+  for (const LoggedProduct& p : records) EncodeRecord(p, "broadcast", &out);
+  return out;
+}
+
+std::vector<LoggedProduct> DecodeLoggedProducts(const std::string& bytes) {
+  std::vector<LoggedProduct> out;
+  for (size_t at = 0; at < bytes.size();) {
+    RECSYS_CHECK(bytes.size() - at >= kHeaderBytes &&
+                     std::memcmp(bytes.data() + at, kMagic, sizeof kMagic) == 0,
+                 "product records: no record header at byte " << at);
+    const uint64_t length = LoadLittleEndian(bytes.data() + at + 4, 4);
+    RECSYS_CHECK(length <= bytes.size() - at - kHeaderBytes,
+                 "product records: the record at byte " << at << " is cut short");
+    const std::string_view payload(bytes.data() + at + kHeaderBytes, length);
+    LoggedProduct p;
+    RECSYS_CHECK(
+        StableHash(payload) == LoadLittleEndian(bytes.data() + at + 8, 8) && Decode(payload, &p),
+        "product records: the record at byte " << at << " is damaged");
+    out.push_back(std::move(p));
+    at += kHeaderBytes + length;
+  }
+  return out;
+}
+
 std::vector<LoggedProduct> ReadProductLogs(const std::string& dir) {
   std::vector<std::string> paths;
   std::error_code ec;

@@ -90,6 +90,12 @@ class ProductLog {
   std::string failure_;  // why the log is unusable; empty while it is usable
 };
 
+// Records in the log's format, back to back (what rank 0 broadcasts to the ranks for an add),
+// and back. Encode throws like Append on a record that would not decode; Decode throws
+// recsys::Error on bytes that are not whole intact records.
+std::string EncodeLoggedProducts(const std::vector<LoggedProduct>& records);
+std::vector<LoggedProduct> DecodeLoggedProducts(const std::string& bytes);
+
 // Every record of every adds-<rank>.log file in dir (none when dir does not exist), in increasing
 // seq. A torn tail in a file is skipped with a warning (its writer cuts it off at open). Damage
 // before a file's last record, or two records of one seq that differ, throws recsys::Error naming

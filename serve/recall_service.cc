@@ -10,6 +10,7 @@
 #include "models/two_tower_embedder.h"
 #include "serve/lexical_router.h"
 #include "serve/router.h"
+#include "shards/centroid_search.h"
 #include "shards/index_manifest.h"
 #include "shards/ivf_shard.h"
 #include "shards/lexical_shard.h"
@@ -70,12 +71,51 @@ struct RecallService::Impl {
   Router router;
   LexicalRouter lexical_router;
   std::unique_ptr<models::TwoTowerEmbedder> embedder;  // rank 0 only
+  int64_t added = 0;                                   // products added since the load
 };
 
 RecallService::RecallService(const std::string& run, dist::Communicator& comm)
     : impl_(std::make_unique<Impl>(run, comm)) {}
 
 RecallService::~RecallService() = default;
+
+std::vector<float> RecallService::EmbedProducts(const data::Dataset& catalogue, int64_t begin,
+                                                int64_t end) const {
+  RECSYS_CHECK(impl_->embedder, "RecallService::EmbedProducts runs on rank 0 only");
+  return impl_->embedder->EmbedProducts(catalogue, begin, end);
+}
+
+int32_t RecallService::NearestCluster(const float* vector) const {
+  const shards::IndexManifest& m = impl_->shard.manifest();
+  return shards::ProbeClusters(vector, 1, m.centroids.data(), m.nlist, m.dim, 1).at(0);
+}
+
+void RecallService::Add(int64_t row, const std::string& title, int32_t cluster,
+                        const float* vector) {
+  RECSYS_CHECK(row == products() + added(), "product row " << row << " added where row "
+                                                           << products() + added()
+                                                           << " comes next");
+  const bool hold = impl_->shard.owners().at(cluster) == impl_->comm.rank();
+  impl_->lexical.Add(row, title, hold);
+  if (hold) impl_->shard.Add(cluster, row, vector);
+  ++impl_->added;
+}
+
+int RecallService::OwnerOf(int32_t cluster) const { return impl_->shard.owners().at(cluster); }
+
+int64_t RecallService::added() const { return impl_->added; }
+
+RecallService::Held RecallService::held() const {
+  const shards::IvfShard& shard = impl_->shard;
+  int64_t rows = 0;
+  for (int64_t c = 0; c < shard.nlist(); ++c) {
+    if (shard.Owns(c)) rows += shard.Cluster(c).size;
+  }
+  return {rows + shard.added_rows(), shard.added_rows(),
+          shard.MemoryBytes() + impl_->lexical.MemoryBytes()};
+}
+
+const shards::IndexManifest& RecallService::manifest() const { return impl_->shard.manifest(); }
 
 const std::string& RecallService::model_version() const {
   return impl_->shard.manifest().model_version;

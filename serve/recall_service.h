@@ -15,8 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "data/dataset.h"
 #include "dist/communicator.h"
 #include "serve/candidate_fusion.h"
+#include "shards/index_manifest.h"
 
 namespace recsys::serve {
 
@@ -60,10 +62,36 @@ class RecallService {
                                              const RecallOptions& options,
                                              RecallTimings* timings = nullptr);
 
+  // Products added while serving (recsys_serve's POST /products), in three steps: rank 0 embeds
+  // the new catalogue rows and finds each one's nearest centroid; then every rank calls Add for
+  // every new product, in the same order.
+  // Rank 0 only: catalogue rows [begin, end) through the product tower ((end - begin) x dim).
+  std::vector<float> EmbedProducts(const data::Dataset& catalogue, int64_t begin,
+                                   int64_t end) const;
+  // The cluster whose centroid has the largest inner product with vector (dim floats). Not
+  // collective.
+  int32_t NearestCluster(const float* vector) const;
+  // Not collective. Product row (products() + added(): the next catalogue row) with its title,
+  // cluster and vector: its title's new terms enter every rank's lexical dictionary, and the rank
+  // owning cluster holds it in both indexes; searchable by the next Recall.
+  void Add(int64_t row, const std::string& title, int32_t cluster, const float* vector);
+  // The rank that owns cluster at this load.
+  int OwnerOf(int32_t cluster) const;
+  int64_t added() const;
+
+  // What this rank holds: vector index rows (built and added), rows added while serving, and
+  // the bytes of both indexes. Not collective.
+  struct Held {
+    int64_t rows = 0, added_rows = 0, memory_bytes = 0;
+  };
+  Held held() const;
+
+  // The vector index as built: model version, build id, cluster sizes, centroids.
+  const shards::IndexManifest& manifest() const;
   // The embedding model the index was built from: "two_tower_<variant>-<hash>".
   const std::string& model_version() const;
   int64_t nlist() const;
-  // Products in the index (dataset rows 0 .. products() - 1).
+  // Products the index was built with (dataset rows 0 .. products() - 1); added ones follow.
   int64_t products() const;
 
  private:

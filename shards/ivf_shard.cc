@@ -55,6 +55,8 @@ IvfShard IvfShard::Load(const std::string& dir, const IndexLoadOptions& options,
     shard.offsets_.push_back(shard.offsets_.back() + m.cluster_sizes[mine[s]]);
   }
   shard.ids_.resize(shard.offsets_.back());
+  shard.added_ids_.resize(mine.size());
+  shard.added_vectors_.resize(mine.size());
   shard.vectors_.resize(shard.offsets_.back() * m.dim);
 
   dist::CollectiveTry(comm, [&] {
@@ -79,12 +81,32 @@ IvfShard IvfShard::Load(const std::string& dir, const IndexLoadOptions& options,
   return shard;
 }
 
-IvfShard::ClusterRows IvfShard::Cluster(int64_t cluster) const {
+int64_t IvfShard::OwnedSlot(int64_t cluster) const {
   RECSYS_CHECK(cluster >= 0 && cluster < nlist() && slot_of_[cluster] >= 0,
                "cluster " << cluster << " is not owned by this rank");
-  const int64_t slot = slot_of_[cluster];
+  return slot_of_[cluster];
+}
+
+IvfShard::ClusterRows IvfShard::Cluster(int64_t cluster) const {
+  const int64_t slot = OwnedSlot(cluster);
   const int64_t begin = offsets_[slot];
   return {ids_.data() + begin, vectors_.data() + begin * dim(), offsets_[slot + 1] - begin};
+}
+
+IvfShard::ClusterRows IvfShard::Added(int64_t cluster) const {
+  const int64_t slot = OwnedSlot(cluster);
+  const std::vector<int64_t>& ids = added_ids_[slot];
+  return {ids.data(), added_vectors_[slot].data(), static_cast<int64_t>(ids.size())};
+}
+
+void IvfShard::Add(int64_t cluster, int64_t id, const float* vector) {
+  const int64_t slot = OwnedSlot(cluster);
+  RECSYS_CHECK(id >= manifest_.rows, "cannot add product row " << id << ": the index was built "
+                                                               << "with rows 0.."
+                                                               << manifest_.rows - 1);
+  added_ids_[slot].push_back(id);
+  added_vectors_[slot].insert(added_vectors_[slot].end(), vector, vector + dim());
+  ++added_rows_;
 }
 
 void IvfShard::Scan(const float* queries, int64_t nq, std::vector<Probe> probes, int64_t k,
@@ -105,7 +127,7 @@ void IvfShard::Scan(const float* queries, int64_t nq, std::vector<Probe> probes,
   for (size_t run = 0; run < probes.size();) {
     size_t run_end = run;
     while (run_end < probes.size() && probes[run_end].cluster == probes[run].cluster) ++run_end;
-    const ClusterRows rows = Cluster(probes[run].cluster);
+    const ClusterRows segments[] = {Cluster(probes[run].cluster), Added(probes[run].cluster)};
     for (size_t g = run; g < run_end; g += kQueryBlock) {
       const int64_t group = std::min<int64_t>(kQueryBlock, run_end - g);
       for (int64_t i = 0; i < group; ++i) {
@@ -113,13 +135,15 @@ void IvfShard::Scan(const float* queries, int64_t nq, std::vector<Probe> probes,
         RECSYS_CHECK(q >= 0 && q < nq, "probe of query " << q << " in a batch of " << nq);
         std::copy(queries + q * d, queries + (q + 1) * d, block_queries.begin() + i * d);
       }
-      for (int64_t begin = 0; begin < rows.size; begin += kRowBlock) {
-        const int64_t count = std::min(kRowBlock, rows.size - begin);
-        InnerProducts(block_queries.data(), group, rows.vectors + begin * d, count, d,
-                      block_scores.data());
-        for (int64_t i = 0; i < group; ++i) {
-          tops[probes[g + i].query].PushBlock(block_scores.data() + i * count, rows.ids + begin,
-                                              count);
+      for (const ClusterRows& rows : segments) {
+        for (int64_t begin = 0; begin < rows.size; begin += kRowBlock) {
+          const int64_t count = std::min(kRowBlock, rows.size - begin);
+          InnerProducts(block_queries.data(), group, rows.vectors + begin * d, count, d,
+                        block_scores.data());
+          for (int64_t i = 0; i < group; ++i) {
+            tops[probes[g + i].query].PushBlock(block_scores.data() + i * count, rows.ids + begin,
+                                                count);
+          }
         }
       }
     }
@@ -131,7 +155,8 @@ void IvfShard::Scan(const float* queries, int64_t nq, std::vector<Probe> probes,
 int64_t IvfShard::MemoryBytes() const {
   return static_cast<int64_t>(vectors_.size() * sizeof(float) + ids_.size() * sizeof(int64_t) +
                               offsets_.size() * sizeof(int64_t) +
-                              manifest_.centroids.size() * sizeof(float));
+                              manifest_.centroids.size() * sizeof(float) +
+                              added_rows_ * (dim() * sizeof(float) + sizeof(int64_t)));
 }
 
 }  // namespace recsys::shards

@@ -45,14 +45,24 @@ class IvfShard {
     int64_t size = 0;
   };
   bool Owns(int64_t cluster) const { return slot_of_[cluster] >= 0; }
+  // The rows the index was built with.
   ClusterRows Cluster(int64_t cluster) const;
+  // The rows Add put into the cluster since the load, in the order added.
+  ClusterRows Added(int64_t cluster) const;
 
-  // Exact search of the owned clusters. queries: size nq * dim. probes: which query scans which
-  // cluster (clusters owned by this rank; any order). Queries that probe the same cluster are
-  // scored together, one sgemm per cluster and block of queries, so a (query, vector) score
-  // depends only on the cluster and on which queries of the batch probe it, not on the rank.
-  // ids and scores (size nq * k) receive each query's top k in SearchResult's layout.
-  // Not collective.
+  // Adds one row to an owned cluster: id (a dataset row above every id already held: a product
+  // appended to the catalogue) and its vector (dim floats), searched by Scan from now on. The
+  // manifest (cluster sizes, build id) stays as built. Not collective.
+  void Add(int64_t cluster, int64_t id, const float* vector);
+  // Rows added since the load.
+  int64_t added_rows() const { return added_rows_; }
+
+  // Exact search of the owned clusters, built and added rows alike. queries: size nq * dim. probes:
+  // which query scans which cluster (clusters owned by this rank; any order). Queries that probe
+  // the same cluster are scored together, one sgemm per cluster and block of queries, so a (query,
+  // vector) score depends only on the cluster and on which queries of the batch probe it, not on
+  // the rank. ids and scores (size nq * k) receive each query's top k in SearchResult's layout. Not
+  // collective.
   void Scan(const float* queries, int64_t nq, std::vector<Probe> probes, int64_t k, int64_t* ids,
             float* scores) const;
 
@@ -65,12 +75,18 @@ class IvfShard {
   int64_t MemoryBytes() const;
 
  private:
+  int64_t OwnedSlot(int64_t cluster) const;  // throws unless owned
+
   IndexManifest manifest_;
   std::vector<int32_t> owners_;
   std::vector<int64_t> slot_of_;  // size nlist: the owned cluster's slot, or -1
   std::vector<int64_t> offsets_;  // size slots + 1: slot s is rows [offsets_[s], offsets_[s+1])
   std::vector<int64_t> ids_;
   std::vector<float> vectors_;
+  // Per slot: the rows added since the load.
+  std::vector<std::vector<int64_t>> added_ids_;
+  std::vector<std::vector<float>> added_vectors_;
+  int64_t added_rows_ = 0;
 };
 
 }  // namespace recsys::shards

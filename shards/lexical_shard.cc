@@ -82,13 +82,11 @@ LexicalShard LexicalShard::Load(const std::string& dir, dist::Communicator& comm
 
 TermQueries LexicalShard::QueryTerms(const std::vector<std::string>& texts) const {
   TermQueries out;
-  const std::vector<std::string>& dict = manifest_.terms;
   for (const std::string& text : texts) {
     const size_t begin = out.terms.size();
     for (const std::string& term : LexicalTerms(text, manifest_.stemmer)) {
-      const auto it = std::lower_bound(dict.begin(), dict.end(), term);
-      if (it != dict.end() && *it == term)
-        out.terms.push_back(static_cast<int32_t>(it - dict.begin()));
+      const int32_t t = TermId(term);
+      if (t >= 0) out.terms.push_back(t);
     }
     std::sort(out.terms.begin() + begin, out.terms.end());
     out.terms.erase(std::unique(out.terms.begin() + begin, out.terms.end()), out.terms.end());
@@ -97,12 +95,53 @@ TermQueries LexicalShard::QueryTerms(const std::vector<std::string>& texts) cons
   return out;
 }
 
+int32_t LexicalShard::TermId(const std::string& term) const {
+  const std::vector<std::string>& dict = manifest_.terms;
+  const auto it = std::lower_bound(dict.begin(), dict.end(), term);
+  if (it != dict.end() && *it == term) return static_cast<int32_t>(it - dict.begin());
+  const auto added = added_terms_.find(term);
+  return added == added_terms_.end() ? -1 : added->second;
+}
+
+void LexicalShard::Add(int64_t product, const std::string& title, bool hold) {
+  RECSYS_CHECK(product >= manifest_.products,
+               "cannot add product row " << product << " to the lexical index: it was built with "
+                                         << "rows 0.." << manifest_.products - 1);
+  std::vector<std::pair<int32_t, int64_t>> counts;  // (term, tf), ascending term
+  const std::vector<std::string> terms = LexicalTerms(title, manifest_.stemmer);
+  for (const std::string& term : terms) {
+    int32_t t = TermId(term);
+    if (t < 0) {
+      t = static_cast<int32_t>(manifest_.terms.size() + added_terms_.size());
+      added_terms_.emplace(term, t);
+    }
+    counts.emplace_back(t, 1);
+  }
+  if (!hold) return;
+  std::sort(counts.begin(), counts.end());
+  const auto doc = static_cast<int32_t>(ids_.size());
+  ids_.push_back(product);
+  const auto length = static_cast<int64_t>(terms.size());
+  const auto known = static_cast<int32_t>(manifest_.terms.size());
+  for (size_t i = 0; i < counts.size();) {
+    size_t j = i;
+    while (j < counts.size() && counts[j].first == counts[i].first) ++j;
+    const int32_t t = counts[i].first;
+    const double idf = Bm25Idf(manifest_.products, t < known ? manifest_.df[t] : 1);
+    const double factor =
+        Bm25TermFactor(static_cast<int64_t>(j - i), length, manifest_.MeanLength(), manifest_.bm25);
+    added_postings_[t].emplace_back(doc, static_cast<float>(idf * factor));
+    i = j;
+  }
+}
+
 void LexicalShard::Scan(const TermQueries& queries, int64_t k, int64_t* ids, float* scores,
                         std::vector<double>* accumulators) const {
   RECSYS_CHECK(k >= 1, "lexical search: k must be at least 1, got " << k);
   if (static_cast<int64_t>(accumulators->size()) < num_docs()) accumulators->resize(num_docs(), 0);
   std::vector<double>& acc = *accumulators;
-  const auto num_terms = static_cast<int32_t>(manifest_.terms.size());
+  const auto known = static_cast<int32_t>(manifest_.terms.size());
+  const auto num_terms = static_cast<int32_t>(known + added_terms_.size());
   std::vector<int32_t> touched;
   TopK top(k);
   for (int64_t q = 0; q < queries.size(); ++q) {
@@ -111,11 +150,18 @@ void LexicalShard::Scan(const TermQueries& queries, int64_t k, int64_t* ids, flo
     for (int64_t i = queries.offsets[q]; i < queries.offsets[q + 1]; ++i) {
       const int32_t t = queries.terms[i];
       RECSYS_CHECK(t >= 0 && t < num_terms, "lexical search: term id " << t << " of " << num_terms);
-      for (int64_t p = posting_offsets_[t]; p < posting_offsets_[t + 1]; ++p) {
-        const int32_t d = posting_docs_[p];
+      const auto accumulate = [&](int32_t d, float impact) {
         if (acc[d] == 0) touched.push_back(d);
-        acc[d] += posting_impacts_[p];
+        acc[d] += impact;
+      };
+      if (t < known) {
+        for (int64_t p = posting_offsets_[t]; p < posting_offsets_[t + 1]; ++p) {
+          accumulate(posting_docs_[p], posting_impacts_[p]);
+        }
       }
+      const auto added = added_postings_.find(t);
+      if (added == added_postings_.end()) continue;
+      for (const auto& [d, impact] : added->second) accumulate(d, impact);
     }
     for (int32_t d : touched) {
       top.Push(static_cast<float>(acc[d]), ids_[d]);

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "dist/communicator.h"
@@ -34,7 +36,7 @@ class LexicalShard {
   static LexicalShard Load(const std::string& dir, dist::Communicator& comm);
 
   // The ids of texts[i]'s distinct terms (LexicalTerms with the index's stemmer) that occur in
-  // the catalogue; unknown terms are dropped. Not collective.
+  // the catalogue or in an added title; unknown terms are dropped. Not collective.
   TermQueries QueryTerms(const std::vector<std::string>& texts) const;
 
   // BM25 top k of every query over the products this rank holds. ids and scores (size
@@ -43,6 +45,14 @@ class LexicalShard {
   // zeros (resized to num_docs() when smaller), left all zeros. Not collective.
   void Scan(const TermQueries& queries, int64_t k, int64_t* ids, float* scores,
             std::vector<double>* accumulators) const;
+
+  // A product appended to the catalogue (product row above every row held) with its title.
+  // Every rank calls it for every added product, in the same order, so that a term first seen
+  // in an added title gets the same id everywhere; only the rank holding the product (hold) adds
+  // its postings. An added title is scored with the statistics of the build (N, df, avgdl; a term
+  // the build never saw counts as df 1), so no posting held before changes: a rebuild refreshes
+  // them. Not collective.
+  void Add(int64_t product, const std::string& title, bool hold);
 
   const LexicalManifest& manifest() const { return manifest_; }
   // Owner of each cluster at this load (size nlist), equal to IvfShard::owners() on the same
@@ -54,12 +64,18 @@ class LexicalShard {
   int64_t MemoryBytes() const;
 
  private:
+  int32_t TermId(const std::string& term) const;  // -1: unknown
+
   LexicalManifest manifest_;
   std::vector<int32_t> owners_;
   std::vector<int64_t> ids_;              // local document -> product row
   std::vector<int64_t> posting_offsets_;  // size V + 1: term t's postings
   std::vector<int32_t> posting_docs_;     // local documents, ascending within a term
   std::vector<float> posting_impacts_;    // idf(t) * Bm25TermFactor, > 0
+  // Since the load: terms first seen in added titles (ids from manifest_.terms.size() on) and
+  // the postings of the added products this rank holds, per term, in the order added.
+  std::unordered_map<std::string, int32_t> added_terms_;
+  std::unordered_map<int32_t, std::vector<std::pair<int32_t, float>>> added_postings_;
 };
 
 }  // namespace recsys::shards
