@@ -106,6 +106,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
   serve::ServingEngine engine(serve, *comm);
   if (comm->rank() != 0) {
     engine.Serve();
+    RECSYS_INFO("recsys_serve: rank " << comm->rank() << " stopped cleanly");
     return 0;
   }
   serve::HttpService service(engine, http);
@@ -116,7 +117,7 @@ int Run(int argc, char** argv, dist::MpiRuntime& mpi) {
                                << engine.default_ranker() << "; listening on http://" << http.host
                                << ":" << port);
   service.RunLoop(g_stop);
-  RECSYS_INFO("recsys_serve: stopped");
+  RECSYS_INFO("recsys_serve: rank 0 stopped cleanly");
   return 0;
 }
 

@@ -535,6 +535,7 @@ HttpService::HttpService(ServingEngine& engine, const HttpOptions& options)
   server.set_tcp_nodelay(true);
   // httplib's own refusals (body over the limit, unknown route) get a JSON error too.
   server.set_error_handler([&s](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;  // a route's own error, already JSON
     const std::string message = res.status == 413   ? "the request body is over the limit"
                                 : res.status == 404 ? "no such route"
                                                     : "bad request";

@@ -153,7 +153,12 @@ std::vector<std::vector<Candidate>> RecallService::Recall(const std::vector<std:
   if (mode != RecallMode::kLexical) {
     std::vector<float> vectors;
     auto start = std::chrono::steady_clock::now();
-    if (root) vectors = impl_->embedder->EmbedQueries(texts);
+    // One text at a time: the tower's arithmetic, and so a query's vector, must not depend on
+    // the other queries of a batch (recsys_serve groups unrelated requests).
+    for (size_t q = 0; root && q < texts.size(); ++q) {
+      const std::vector<float> v = impl_->embedder->EmbedQueries({texts[q]});
+      vectors.insert(vectors.end(), v.begin(), v.end());
+    }
     t.embed_ms = MillisecondsSince(start);
     start = std::chrono::steady_clock::now();
     const auto nq = static_cast<int64_t>(root ? texts.size() : 0);

@@ -19,8 +19,9 @@ namespace recsys::serve {
 //     every rank the number of queries and probes it is about to receive.
 //  4. One all-to-all from root: each rank receives its queries' vectors and its probes (the other
 //     ranks send nothing; a rank with no work receives 0 bytes and still joins).
-//  5. Every rank scans its clusters exactly (shards::IvfShard::Scan: one sgemm per cluster and
-//     group of queries that probe it), keeping a top k per query it received.
+//  5. Every rank scans its clusters exactly (shards::IvfShard::Scan: each block of a cluster's
+//     rows scored by every query probing it while in cache), keeping a top k per query it
+//     received. Probes and scores of a query do not depend on the rest of its batch.
 //  6. Gather to root of every rank's lists: k (id, score) entries per query received; root knows
 //     the sizes from step 2, so no counts are exchanged.
 //  7. Root merges each query's lists with shards::TopK: score descending, ties to the smaller

@@ -40,13 +40,16 @@ function text(tag, cls, value) {
   e.textContent = value;
   return e;
 }
+// ?ranker=NAME in the address picks the ranker (none: the recall stage's order).
+const ranker = new URLSearchParams(location.search).get('ranker');
 async function run(query, mode) {
   document.getElementById('error').textContent = '';
   const results = document.getElementById('results');
   results.replaceChildren();
   const response = await fetch('/recommend', {
     method: 'POST', headers: {'Content-Type': 'application/json'},
-    body: JSON.stringify({query: query, mode: mode, k: 10})});
+    body: JSON.stringify(Object.assign({query: query, mode: mode, k: 10},
+                                       ranker ? {ranker: ranker} : {}))});
   const body = await response.json();
   if (!response.ok) {
     document.getElementById('error').textContent = body.error;

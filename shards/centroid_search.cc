@@ -53,19 +53,17 @@ std::vector<int32_t> ProbeClusters(const float* queries, int64_t nq, const float
   std::vector<int32_t> probes(nq * nprobe);
   std::vector<int64_t> cluster_ids(k);
   std::iota(cluster_ids.begin(), cluster_ids.end(), 0);
-  constexpr int64_t kBlock = 256;
-  std::vector<float> scores(std::min(nq, kBlock) * k);
+  // One query at a time (a matrix-vector product each): the same arithmetic for a query whatever
+  // else is in the batch, so its probes never depend on the other queries.
+  std::vector<float> scores(k);
   TopK top(nprobe);
   std::vector<int64_t> best(nprobe);
   std::vector<float> best_scores(nprobe);
-  for (int64_t begin = 0; begin < nq; begin += kBlock) {
-    const int64_t rows = std::min(kBlock, nq - begin);
-    InnerProducts(queries + begin * d, rows, centroids, k, d, scores.data());
-    for (int64_t i = 0; i < rows; ++i) {
-      top.PushBlock(scores.data() + i * k, cluster_ids.data(), k);
-      top.Extract(best.data(), best_scores.data());
-      std::copy(best.begin(), best.end(), probes.begin() + (begin + i) * nprobe);
-    }
+  for (int64_t q = 0; q < nq; ++q) {
+    InnerProducts(queries + q * d, 1, centroids, k, d, scores.data());
+    top.PushBlock(scores.data(), cluster_ids.data(), k);
+    top.Extract(best.data(), best_scores.data());
+    std::copy(best.begin(), best.end(), probes.begin() + q * nprobe);
   }
   return probes;
 }

@@ -17,8 +17,8 @@ namespace recsys::shards {
 namespace {
 // One read from a shard file moves at most this many rows (bounds the temporary copy).
 constexpr int64_t kMaxRowsPerRead = 1 << 18;
-// Scan blocks: queries per sgemm, and cluster rows per sgemm (a 1 MiB score block).
-constexpr int64_t kQueryBlock = 256;
+// Scan blocks: cluster rows scored at a time (256 KiB of 64-dim vectors, which stay in cache
+// while every query probing the cluster scores them).
 constexpr int64_t kRowBlock = 1024;
 }  // namespace
 
@@ -116,34 +116,25 @@ void IvfShard::Scan(const float* queries, int64_t nq, std::vector<Probe> probes,
     return a.cluster != b.cluster ? a.cluster < b.cluster : a.query < b.query;
   });
   std::vector<TopK> tops(nq, TopK(k));
-  // Buffers for the largest group of queries met (a single query needs 4 KiB, not 1 MiB).
-  int64_t largest_group = 0;
-  for (size_t i = 0, run = 0; i < probes.size(); ++i) {
-    if (i > 0 && probes[i].cluster != probes[i - 1].cluster) run = i;
-    largest_group = std::max<int64_t>(largest_group, std::min<int64_t>(kQueryBlock, i - run + 1));
-  }
-  std::vector<float> block_queries(largest_group * d);
-  std::vector<float> block_scores(largest_group * kRowBlock);
+  std::vector<float> block_scores(kRowBlock);
   for (size_t run = 0; run < probes.size();) {
     size_t run_end = run;
     while (run_end < probes.size() && probes[run_end].cluster == probes[run].cluster) ++run_end;
-    const ClusterRows segments[] = {Cluster(probes[run].cluster), Added(probes[run].cluster)};
-    for (size_t g = run; g < run_end; g += kQueryBlock) {
-      const int64_t group = std::min<int64_t>(kQueryBlock, run_end - g);
-      for (int64_t i = 0; i < group; ++i) {
-        const int32_t q = probes[g + i].query;
-        RECSYS_CHECK(q >= 0 && q < nq, "probe of query " << q << " in a batch of " << nq);
-        std::copy(queries + q * d, queries + (q + 1) * d, block_queries.begin() + i * d);
-      }
-      for (const ClusterRows& rows : segments) {
-        for (int64_t begin = 0; begin < rows.size; begin += kRowBlock) {
-          const int64_t count = std::min(kRowBlock, rows.size - begin);
-          InnerProducts(block_queries.data(), group, rows.vectors + begin * d, count, d,
+    for (size_t i = run; i < run_end; ++i) {
+      const int32_t q = probes[i].query;
+      RECSYS_CHECK(q >= 0 && q < nq, "probe of query " << q << " in a batch of " << nq);
+    }
+    // A block of the cluster's rows stays in cache while every query probing it scores it, one
+    // matrix-vector product per query: a (query, vector) score is the same arithmetic whatever
+    // else the batch holds, so a query's results never depend on the other queries.
+    for (const ClusterRows& rows : {Cluster(probes[run].cluster), Added(probes[run].cluster)}) {
+      for (int64_t begin = 0; begin < rows.size; begin += kRowBlock) {
+        const int64_t count = std::min(kRowBlock, rows.size - begin);
+        for (size_t i = run; i < run_end; ++i) {
+          const int32_t q = probes[i].query;
+          InnerProducts(queries + q * d, 1, rows.vectors + begin * d, count, d,
                         block_scores.data());
-          for (int64_t i = 0; i < group; ++i) {
-            tops[probes[g + i].query].PushBlock(block_scores.data() + i * count, rows.ids + begin,
-                                                count);
-          }
+          tops[q].PushBlock(block_scores.data(), rows.ids + begin, count);
         }
       }
     }

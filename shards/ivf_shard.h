@@ -57,12 +57,12 @@ class IvfShard {
   // Rows added since the load.
   int64_t added_rows() const { return added_rows_; }
 
-  // Exact search of the owned clusters, built and added rows alike. queries: size nq * dim. probes:
-  // which query scans which cluster (clusters owned by this rank; any order). Queries that probe
-  // the same cluster are scored together, one sgemm per cluster and block of queries, so a (query,
-  // vector) score depends only on the cluster and on which queries of the batch probe it, not on
-  // the rank. ids and scores (size nq * k) receive each query's top k in SearchResult's layout. Not
-  // collective.
+  // Exact search of the owned clusters, built and added rows alike. queries: size nq * dim.
+  // probes: which query scans which cluster (clusters owned by this rank; any order). The queries
+  // probing a cluster score each block of its rows while it is in cache, each query alone (a
+  // matrix-vector product), so a (query, vector) score depends only on the two: not on the rank,
+  // nor on the other queries of the batch. ids and scores (size nq * k) receive each query's top
+  // k in SearchResult's layout. Not collective.
   void Scan(const float* queries, int64_t nq, std::vector<Probe> probes, int64_t k, int64_t* ids,
             float* scores) const;
 
