@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -157,6 +158,64 @@ TEST(RouterTest, SingleQueriesEqualTheBatchAndEmptyBatchesWork) {
   const SearchResult none = router.Search(root ? queries.data() : nullptr, 0, 5, 4);
   EXPECT_EQ(none.nq, 0);
   EXPECT_TRUE(none.ids.empty());
+}
+
+// Real-valued vectors (rounding matters, unlike the integer ones above): a query's ids and
+// scores are bit for bit the same alone and in any batch, as recsys_serve's micro-batching needs.
+// (A batch scored by one sgemm and a single query by sgemv round differently.)
+TEST(RouterTest, AQuerysResultsDoNotDependOnItsBatch) {
+  SharedTempDir tmp;
+  const int64_t n = 4000, d = 64, nlist = 20, nq = 40, k = 10, nprobe = 5;
+  IntegerIndexData data(n, d, nlist, 21);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal;
+  for (float& x : data.rows) x = normal(rng);
+  for (float& x : data.centroids) x = normal(rng);
+  std::vector<float> queries(nq * d);
+  for (float& x : queries) x = normal(rng);
+  data.Write(tmp.Path("index"), tmp.world());
+  const IvfShard shard = IvfShard::Load(tmp.Path("index"), {}, tmp.world());
+  Router router(shard, tmp.world());
+  const bool root = tmp.world().rank() == 0;
+  const SearchResult all = router.Search(root ? queries.data() : nullptr, root ? nq : 0, k, nprobe);
+  // Each query alone, and the queries in batches of 3 starting at every offset.
+  for (int64_t q = 0; q < nq; ++q) {
+    const SearchResult one = router.Search(root ? queries.data() + q * d : nullptr, root, k, nprobe);
+    const int64_t first = std::max<int64_t>(0, q - 1), count = std::min<int64_t>(3, nq - first);
+    const SearchResult three =
+        router.Search(root ? queries.data() + first * d : nullptr, root ? count : 0, k, nprobe);
+    if (!root) continue;
+    for (int64_t j = 0; j < k; ++j) {
+      ASSERT_EQ(one.ids[j], all.ids[q * k + j]) << "query " << q << " entry " << j;
+      ASSERT_EQ(one.scores[j], all.scores[q * k + j]) << "query " << q << " entry " << j;
+      ASSERT_EQ(three.ids[(q - first) * k + j], all.ids[q * k + j]);
+      ASSERT_EQ(three.scores[(q - first) * k + j], all.scores[q * k + j]);
+    }
+  }
+}
+
+// A row added while serving (IvfShard::Add on the owner of its cluster) is found by the next
+// search, on any number of ranks, with the score a brute force gives.
+TEST(RouterTest, AnAddedRowIsFoundByTheNextSearch) {
+  SharedTempDir tmp;
+  const IntegerIndexData data(600, 8, 6, 31);
+  data.Write(tmp.Path("index"), tmp.world());
+  IvfShard shard = IvfShard::Load(tmp.Path("index"), {}, tmp.world());
+  Router router(shard, tmp.world());
+  const bool root = tmp.world().rank() == 0;
+  const std::vector<float> row = IntegerVectors(1, 8, 9, 77);  // larger than any built row
+  const int32_t cluster = shards::ProbeClusters(row.data(), 1, data.centroids.data(), 6, 8, 1)[0];
+  const bool owner = shard.owners()[cluster] == tmp.world().rank();
+  if (owner) shard.Add(cluster, 600, row.data());
+  const std::string refused = ErrorOf([&] { shard.Add(cluster, 599, row.data()); });
+  EXPECT_TRUE(owner ? Mentions(refused, {"row 599", "built with rows 0..599"})
+                    : Mentions(refused, {"cluster", "not owned by this rank"}));
+  const SearchResult got = router.Search(root ? row.data() : nullptr, root, 1, 1);
+  if (!root) return;
+  float self = 0;
+  for (float x : row) self += x * x;
+  EXPECT_EQ(got.ids[0], 600);
+  EXPECT_EQ(got.scores[0], self);
 }
 
 TEST(RouterTest, InvalidArgumentsThrowOnEveryRank) {
