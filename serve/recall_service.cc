@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "core/error.h"
+#include "core/latency.h"
 #include "dist/collective_try.h"
 #include "models/recall_training.h"
 #include "models/two_tower_embedder.h"
@@ -19,11 +20,6 @@ namespace recsys::serve {
 namespace {
 
 constexpr int kRoot = 0;
-
-double MillisecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
-}
 
 // The checkpoint that made an index's vectors: "two_tower_<variant>-<hash>" names
 // RUN/checkpoints/two_tower_<variant>.h5.

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "core/latency.h"
 #include "core/log.h"
 #include "dist/collective_try.h"
 #include "serve/ranking_set_builder.h"
@@ -15,11 +16,6 @@ namespace recsys::serve {
 namespace {
 
 constexpr int kRoot = 0;
-
-double MillisecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
-}
 
 // The full name of a ranker a request may call by its short name ("dcn" -> "dcn-2").
 std::string CanonicalRanker(const std::string& name) {
@@ -108,16 +104,11 @@ ServingEngine::ServingEngine(const ServeOptions& options, dist::Communicator& co
     }
     default_ranker_ =
         options.default_ranker == "none" ? "none" : CanonicalRanker(options.default_ranker);
+    std::string trained = "none";
+    for (const std::string& name : ranker_names_) trained += ", " + name;
     RECSYS_CHECK(HasRanker(default_ranker_),
                  "the default ranker '" << options.default_ranker << "' has no checkpoint in "
-                                        << checkpoints.string() << " (rank stage); it has: "
-                                        << (ranker_names_.empty() ? std::string("none") : [&] {
-                                             std::string all;
-                                             for (const auto& n : ranker_names_) {
-                                               all += (all.empty() ? "" : ", ") + n;
-                                             }
-                                             return all;
-                                           }()));
+                                        << checkpoints.string() << "; the run has: " << trained);
     added_per_cluster_.assign(recall_->nlist(), 0);
   });
   // Replay: every rank applies every logged product, in sequence order, without logging again.
