@@ -26,12 +26,12 @@ if ! train --products 2000 --queries 1500 --stage data || ! train --variant base
   exit 1
 fi
 
-# start_server LOG [FLAGS...]: starts recsys_serve on 2 ranks on a free port; sets $server_pid,
-# $port and $url once it listens (at most 60 s).
+# start_server LOG [FLAGS...]: starts recsys_serve on $ranks ranks (2 unless set) on a free port;
+# sets $server_pid, $port and $url once it listens (at most 60 s).
 start_server() {
   local log=$1
   shift
-  mpirun -np 2 --oversubscribe "$bin/recsys_serve" --run "$run" --port 0 --heartbeat-ms 200 "$@" \
+  mpirun -np "${ranks:-2}" --oversubscribe "$bin/recsys_serve" --run "$run" --port 0 --heartbeat-ms 200 "$@" \
     >"$log" 2>&1 &
   server_pid=$!
   port=""
@@ -289,6 +289,15 @@ done <"$work/acked"
   fail "$missing of $acked acknowledged adds lost"
 stop_server && pass "SIGTERM to rank 0: the job exits 0" ||
   fail "SIGTERM to rank 0: exit $?: $(tail -5 "$work/serve3.log")"
+
+# 10b. The logs written by 2 ranks replay on 3: every rank reads every log, clusters move.
+ranks=3 start_server "$work/serve3b.log" || fail "3 ranks: $(tail -5 "$work/serve3b.log")"
+read -r c i <"$work/acked"
+http "3 ranks: a product added on 2 ranks is found" 200 "\"id\":\"BURST-$c-$i\"" \
+  "${json[@]}" -d "{\"query\": \"burstprobe$c$i\", \"mode\": \"lexical\", \"k\": 1}" \
+  "$url/recommend"
+http "3 ranks: healthz lists rank 2" 200 '"rank":2' "$url/healthz"
+stop_server || fail "stop of the 3-rank server: $(tail -5 "$work/serve3b.log")"
 
 # 11. A stopped rank: requests get 503 naming it, and the job exits non-zero with the message.
 start_server "$work/serve4.log" --collective-timeout 2 || fail "start: $(tail -5 "$work/serve4.log")"
