@@ -264,7 +264,7 @@ struct HttpService::Impl {
   SearchRequest ParseSearch(const json& fields) const;
   LoggedProduct ParseProduct(const json& fields) const;
   Answer Submit(std::variant<SearchRequest, LoggedProduct> work);
-  void Route(const std::string& name, const httplib::Request& req, httplib::Response& res,
+  void Route(const std::string& name, httplib::Response& res,
              const std::function<Answer()>& answer);
   std::string FormatSearch(const SearchRequest& request, const SearchReply& reply) const;
   std::string FormatAdd(const AddReply& reply) const;
@@ -389,8 +389,8 @@ Answer HttpService::Impl::Submit(std::variant<SearchRequest, LoggedProduct> work
   return answer.get();
 }
 
-void HttpService::Impl::Route(const std::string& name, const httplib::Request& req,
-                              httplib::Response& res, const std::function<Answer()>& answer) {
+void HttpService::Impl::Route(const std::string& name, httplib::Response& res,
+                              const std::function<Answer()>& answer) {
   Answer a;
   try {
     a = answer();
@@ -399,7 +399,6 @@ void HttpService::Impl::Route(const std::string& name, const httplib::Request& r
   } catch (const std::exception& e) {
     a = ErrorAnswer(500, e.what());
   }
-  (void)req;
   res.status = a.status;
   res.set_content(a.body, "application/json");
   metrics.Count(name, a.status);
@@ -547,7 +546,7 @@ HttpService::HttpService(ServingEngine& engine, const HttpOptions& options)
     s.metrics.Count("page", 200);
   });
   server.Get("/recommend", [&s](const httplib::Request& req, httplib::Response& res) {
-    s.Route("recommend", req, res, [&] {
+    s.Route("recommend", res, [&] {
       json fields = json::object();
       for (const auto& [key, value] : req.params) {
         fields[key] = key == "q" || key == "query" ? json(value) : ParameterValue(value);
@@ -556,13 +555,13 @@ HttpService::HttpService(ServingEngine& engine, const HttpOptions& options)
     });
   });
   server.Post("/recommend", [&s](const httplib::Request& req, httplib::Response& res) {
-    s.Route("recommend", req, res, [&] { return s.Submit(s.ParseSearch(ParseBody(req))); });
+    s.Route("recommend", res, [&] { return s.Submit(s.ParseSearch(ParseBody(req))); });
   });
   server.Post("/products", [&s](const httplib::Request& req, httplib::Response& res) {
-    s.Route("products", req, res, [&] { return s.Submit(s.ParseProduct(ParseBody(req))); });
+    s.Route("products", res, [&] { return s.Submit(s.ParseProduct(ParseBody(req))); });
   });
-  server.Get("/healthz", [&s](const httplib::Request& req, httplib::Response& res) {
-    s.Route("healthz", req, res, [&] {
+  server.Get("/healthz", [&s](const httplib::Request&, httplib::Response& res) {
+    s.Route("healthz", res, [&] {
       std::lock_guard<std::mutex> lock(s.health_mutex);
       return Answer{s.health.value("status", "") == "ok" ? 200 : 503, s.health.dump()};
     });

@@ -109,8 +109,8 @@ ServingEngine::ServingEngine(const ServeOptions& options, dist::Communicator& co
     RECSYS_CHECK(HasRanker(default_ranker_),
                  "the default ranker '" << options.default_ranker << "' has no checkpoint in "
                                         << checkpoints.string() << "; the run has: " << trained);
-    added_per_cluster_.assign(recall_->nlist(), 0);
   });
+  added_per_cluster_.assign(recall_->nlist(), 0);
   // Replay: every rank applies every logged product, in sequence order, without logging again.
   if (root) {
     for (const LoggedProduct& p : logged) {
@@ -233,7 +233,6 @@ void ServingEngine::AppendToCatalogue(const LoggedProduct& p) {
   products.price.push_back(p.price);
   products.rating.push_back(p.rating);
   products.release_day.push_back(p.release_day);
-  if (p.cluster >= 0) ++added_per_cluster_[p.cluster];
 }
 
 std::string ServingEngine::ApplyAdds(const std::vector<LoggedProduct>& records, bool log_them) {
@@ -242,6 +241,7 @@ std::string ServingEngine::ApplyAdds(const std::vector<LoggedProduct>& records, 
     std::vector<LoggedProduct> mine;
     for (const LoggedProduct& p : records) {
       recall_->Add(recall_->products() + recall_->added(), p.title, p.cluster, p.vector.data());
+      ++added_per_cluster_.at(p.cluster);
       if (recall_->OwnerOf(p.cluster) == comm_.rank()) mine.push_back(p);
     }
     if (log_them && !mine.empty()) {
@@ -264,7 +264,6 @@ std::vector<AddReply> ServingEngine::Add(std::vector<LoggedProduct> products) {
       replies[i] = {409, "product id '" + p.id + "' exists already"};
       continue;
     }
-    p.cluster = -1;
     AppendToCatalogue(p);
     accepted.push_back(std::move(p));
     replies[i].row = first_row + static_cast<int64_t>(accepted.size()) - 1;
@@ -280,7 +279,6 @@ std::vector<AddReply> ServingEngine::Add(std::vector<LoggedProduct> products) {
       p.cluster = recall_->NearestCluster(p.vector.data());
       p.seq = next_seq_++;
       p.index_build = recall_->manifest().build_id;
-      ++added_per_cluster_[p.cluster];
     }
   }
   std::string bytes = EncodeLoggedProducts(accepted);

@@ -127,7 +127,7 @@ class ServingEngine {
   const std::string& default_ranker() const { return default_ranker_; }
   const data::Dataset& catalogue() const { return catalogue_; }  // grows with adds: MPI thread
   const RecallService& recall() const { return *recall_; }
-  // Rank 0: clusters grown past rebuild_growth; log syncs of rank 0 (each rank syncs its own).
+  // Clusters grown by adds past rebuild_growth times their built size.
   std::vector<ClusterGrowth> GrownClusters() const;
   int64_t replayed() const { return replayed_; }
 
@@ -155,7 +155,7 @@ class ServingEngine {
   std::map<std::pair<double, double>, std::unique_ptr<Reranker>> rerankers_;
   std::unordered_map<std::string, int64_t> row_of_id_;
   std::unordered_map<std::string, int32_t> brand_of_, colour_of_, category_of_;
-  std::vector<int64_t> added_per_cluster_;
+  std::vector<int64_t> added_per_cluster_;  // every rank: rows added per cluster (ApplyAdds)
   int64_t next_seq_ = 1;
   int64_t replayed_ = 0;
 };
