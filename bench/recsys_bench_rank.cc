@@ -5,7 +5,7 @@
 // others, and half of the dense ones, in the lexical list. Each query is timed through every
 // step in turn, so that all rows see the same machine (the cores are shared with other work):
 //   features  models::RankingFeatureBuilder::Append of the C rows (into a reused buffer)
-//   DCN, FM   ToRankerInput + forward in eval mode under NoGradGuard, freshly initialised
+//   DCN, FM   models::ScoreFeatures (what serving calls) in eval mode, freshly initialised
 //             (the speed does not depend on the weights); DCN at its defaults (2 cross layers)
 //             and with 4 and 6
 //   XGBoost   XgboostRanker::Score of the C rows' dense features, trained first on random grades
@@ -208,7 +208,6 @@ int Run(int argc, char** argv) {
   }
   nets.push_back({"FM (default)", std::make_shared<models::FmImpl>()});
   for (Net& n : nets) n.model->eval();
-  torch::NoGradGuard no_grad;
 
   Row features_row{"features (Append)", {}};
   std::vector<Row> net_rows;
@@ -234,9 +233,7 @@ int Run(int argc, char** argv) {
     if (timed) features_row.ms.push_back(Milliseconds(t));
     for (size_t m = 0; m < nets.size(); ++m) {
       t = Clock::now();
-      const torch::Tensor scores =
-          nets[m].model->forward(models::ToRankerInput(features, 0, features.rows));
-      checksum += scores[0].item<float>();
+      checksum += models::ScoreFeatures(*nets[m].model, features)[0];
       if (timed) net_rows[m].ms.push_back(Milliseconds(t));
     }
     t = Clock::now();
